@@ -1,0 +1,78 @@
+# Entry points of the course. `make book` and `make test` set up everything they need
+# (a virtual environment in .venv, installed once and re-used until requirements change).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+CHAPTERS := $(sort $(wildcard book/*.ipynb))
+JB_FLAGS := --builder html -n -W --keep-going
+NBVAL := --nbval --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help setup book serve test test-fast export check-export release autograde feedback grades \
+        execute bench data lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+setup: $(STAMP)  ## create .venv and install the course (only when requirements change)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+	  { echo "The course needs Python >= 3.10; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
+	    echo "Run e.g. 'make PYTHON=python3.11 $(MAKECMDGOALS)'."; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements.txt -e .
+	@touch $@
+
+book: $(STAMP)  ## build the HTML site into _build/html from the committed notebook outputs
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo "The site is in _build/html: open _build/html/index.html, or run 'make serve'."
+
+serve:  ## serve the built site on http://127.0.0.1:$(PORT)
+	@test -f _build/html/index.html || $(MAKE) book
+	@echo "Serving _build/html on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
+	$(PY) -m http.server --directory _build/html --bind 127.0.0.1 $(PORT)
+
+test: $(STAMP)  ## every test: package, notebooks (nbval strict), grading, exercise sync, book, browser
+	$(BIN)/pytest $(NBVAL) tests $(CHAPTERS)
+
+test-fast: $(STAMP)  ## the quick tests only (no notebooks, no nbgrader runs, no book build)
+	$(BIN)/pytest -m "not slow and not browser" tests
+
+export: $(STAMP)  ## regenerate attention_course/ modules from the #@save cells of book/
+	$(PY) tools/export_package.py
+
+check-export: $(STAMP)  ## fail if the package differs from the notebooks
+	$(PY) tools/export_package.py --check
+
+execute: $(STAMP)  ## re-execute every chapter notebook in place (outputs saved), then export
+	$(PY) tools/execute_notebooks.py $(CHAPTERS)
+	$(PY) tools/export_package.py
+
+bench: $(STAMP)  ## time each chapter's top-to-bottom execution into benchmarks/chapter_times.md
+	$(PY) tools/execute_notebooks.py --no-save --report benchmarks/chapter_times.md $(CHAPTERS)
+
+release: $(STAMP)  ## regenerate the student notebooks in exercises/ from solutions/ with nbgrader
+	$(PY) -m attention_course.grading release
+
+autograde: $(STAMP)  ## grade submitted/<student>/<assignment>/ (ASSIGNMENT=01_rnn to limit)
+	$(PY) -m attention_course.grading autograde $(ASSIGNMENT)
+
+feedback: $(STAMP)  ## write HTML feedback for the autograded submissions into feedback/
+	$(PY) -m attention_course.grading feedback $(ASSIGNMENT)
+
+grades: $(STAMP)  ## export all scores to grades.csv
+	$(PY) -m attention_course.grading grades
+
+data: $(STAMP)  ## rebuild data/ from the public-domain Bible packages (byte-identical)
+	$(PY) data/build_bible.py
+
+lock: $(STAMP)  ## refresh constraints.txt from the installed, tested environment
+	$(PY) tools/lock.py
+
+clean:  ## remove the built site and caches (keeps .venv)
+	rm -rf _build .pytest_cache

@@ -1,0 +1,118 @@
+"""The course's offline corpora, verified against data/SHA256SUMS before use (hand-written).
+
+The Bible translations are built by data/build_bible.py from public-domain packages on PyPI
+and committed; nothing is downloaded at run time.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from .runtime import DATA_DIR
+
+#: The 66 books in pythonbible's order; a verse id is book * 1_000_000 + chapter * 1_000 + verse.
+BOOKS = (
+    "Genesis", "Exodus", "Leviticus", "Numbers", "Deuteronomy", "Joshua", "Judges", "Ruth",
+    "1 Samuel", "2 Samuel", "1 Kings", "2 Kings", "1 Chronicles", "2 Chronicles", "Ezra",
+    "Nehemiah", "Esther", "Job", "Psalms", "Proverbs", "Ecclesiastes", "Song of Songs", "Isaiah",
+    "Jeremiah", "Lamentations", "Ezekiel", "Daniel", "Hosea", "Joel", "Amos", "Obadiah", "Jonah",
+    "Micah", "Nahum", "Habakkuk", "Zephaniah", "Haggai", "Zechariah", "Malachi", "Matthew",
+    "Mark", "Luke", "John", "Acts", "Romans", "1 Corinthians", "2 Corinthians", "Galatians",
+    "Ephesians", "Philippians", "Colossians", "1 Thessalonians", "2 Thessalonians", "1 Timothy",
+    "2 Timothy", "Titus", "Philemon", "Hebrews", "James", "1 Peter", "2 Peter", "1 John",
+    "2 John", "3 John", "Jude", "Revelation",
+)
+
+#: Whole-book splits of Carlson, Riddell & Rockmore (2018), used by every chapter.
+SPLITS = {
+    "test": ("Judges", "1 Samuel", "Philippians", "Hebrews"),
+    "dev": ("1 Kings", "Mark", "Colossians", "Zephaniah"),
+}
+
+TRANSLATIONS = {
+    "kjv": "King James Version (1769 text)",
+    "asv": "American Standard Version (1901)",
+    "ylt": "Young's Literal Translation (1862)",
+    "web": "World English Bible",
+}
+
+
+class DataError(RuntimeError):
+    """A course data file is missing, corrupt or malformed."""
+
+
+def book_of(verse_id: int) -> str:
+    """The book name of a BBCCCVVV verse id."""
+    return BOOKS[verse_id // 1_000_000 - 1]
+
+
+def split_of(verse_id: int) -> str:
+    """'test', 'dev' or 'train', by whole book."""
+    book = book_of(verse_id)
+    for split, books in SPLITS.items():
+        if book in books:
+            return split
+    return "train"
+
+
+def _manifest(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "SHA256SUMS"
+    if not path.is_file():
+        raise DataError(f"{path} is missing. It ships with the course repository; restore it with "
+                        "`git checkout -- data/SHA256SUMS` (or rebuild the data with `make data`).")
+    sums = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.strip()] = digest
+    return sums
+
+
+def verified_path(name: str, data_dir: Path | None = None) -> Path:
+    """The path of data file `name` (relative to data/), after checking its SHA-256."""
+    data_dir = Path(data_dir or DATA_DIR)
+    sums = _manifest(data_dir)
+    if name not in sums:
+        raise DataError(f"{name} is not listed in {data_dir / 'SHA256SUMS'}; known files: {sorted(sums)}")
+    path = data_dir / name
+    if not path.is_file():
+        raise DataError(f"{path} is missing. Restore it with `git checkout -- data/{name}` "
+                        "or rebuild it with `make data`.")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sums[name]:
+        raise DataError(f"{path} is corrupt: its SHA-256 is {digest[:16]}…, the manifest expects "
+                        f"{sums[name][:16]}…. Restore it with `git checkout -- data/{name}` "
+                        "or rebuild it with `make data`.")
+    return path
+
+
+@lru_cache(maxsize=None)
+def _load(code: str, data_dir: Path) -> dict[int, str]:
+    path = verified_path(f"bible/{code}.tsv.gz", data_dir)
+    verses = {}
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            verse_id, sep, text = line.rstrip("\n").partition("\t")
+            if not sep or not verse_id.isdigit():
+                raise DataError(f"{path}, line {n}: expected '<verse id>\\t<text>'")
+            verses[int(verse_id)] = text
+    return verses
+
+
+def load_bible(code: str = "web", data_dir: Path | None = None) -> dict[int, str]:
+    """All verses of one translation as {verse id: text}, in canonical order.
+
+    `code` is one of TRANSLATIONS ('kjv', 'asv', 'ylt', 'web').
+    """
+    if code not in TRANSLATIONS:
+        raise ValueError(f"unknown translation {code!r}; choose one of {sorted(TRANSLATIONS)}")
+    return dict(_load(code, Path(data_dir or DATA_DIR).resolve()))
+
+
+def bible_text(code: str = "web", split: str = "train") -> str:
+    """One split of a translation as a single string, one verse per line."""
+    if split not in ("train", "dev", "test"):
+        raise ValueError(f"split must be 'train', 'dev' or 'test', got {split!r}")
+    return "\n".join(t for v, t in load_bible(code).items() if split_of(v) == split) + "\n"
