@@ -1,0 +1,268 @@
+"""The built site in a real browser: headless Chromium, driven by Selenium, offline.
+
+Serves _build/html on 127.0.0.1 (built first if missing or out of date) and checks what only a
+browser shows: pages load, MathJax typesets the equations with its own fonts, figures decode,
+the search page finds the LSTM chapter, and every same-origin link or file a visited page uses
+answers 200.
+
+Needs Debian's/Ubuntu's `chromium` and `chromium-driver` packages; skipped without them.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+
+from book_fixtures import BOOK_TITLE, chapter_docs, ensure_site, exercise_docs, parse_page, page_of, toc_files
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+INSTALL_HINT = ("the browser test needs Chromium and its driver: on Debian/Ubuntu "
+                "`sudo apt-get install chromium chromium-driver`")
+CHROME_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--window-size=1280,1600",
+]
+TIMEOUT_S = 20
+# Console errors that are known, harmless and not ours: sphinx-thebe 0.3.1 registers its inline
+# config script with filename None, Sphinx 7.4 re-adds it with filename '', so every page holds
+# it twice and the second copy's `const` is a SyntaxError (the first copy has already set the
+# same values; thebe itself is off).
+KNOWN_CONSOLE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
+
+
+def find_program(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or (name if Path(name).is_file() else None)
+        if found:
+            return found
+    return None
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # the browser may drop a connection it no longer needs (a cancelled font or image load)
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+@pytest.fixture(scope="module")
+def browser_programs() -> tuple[str, str]:
+    """Paths of chromium and chromedriver; skips the module (before any build) without them."""
+    pytest.importorskip("selenium.webdriver")
+    chromium = find_program("chromium", "chromium-browser", "google-chrome")
+    chromedriver = find_program("chromedriver", "/usr/lib/chromium/chromedriver")
+    if not (chromium and chromedriver):
+        pytest.skip(f"{INSTALL_HINT} (found chromium={chromium}, chromedriver={chromedriver})")
+    return chromium, chromedriver
+
+
+@pytest.fixture(scope="module")
+def base_url(browser_programs):
+    """_build/html served over HTTP on a free port of 127.0.0.1, in a background thread."""
+    site = ensure_site()
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = QuietServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def driver(browser_programs):
+    """Headless Chromium through the system chromedriver (Selenium never downloads a driver)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = browser_programs
+
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium
+        for arg in CHROME_ARGS + [f"--user-data-dir={profile}"]:
+            options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        browser = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+        browser.set_page_load_timeout(TIMEOUT_S)
+        try:
+            yield browser
+        finally:
+            browser.quit()
+
+
+def wait_for(driver, condition, message: str):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, TIMEOUT_S).until(lambda d: condition(d), message)
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def console_errors(driver) -> list[str]:
+    """SEVERE console messages since the last call (failed loads, script errors).
+
+    A 404 for /favicon.ico is not one: index.html is a bare redirect page without the site's
+    icon link, and Chromium may ask for /favicon.ico while it redirects.
+    """
+    return [entry["message"] for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE" and "/favicon.ico" not in entry["message"]
+            and not any(known in entry["message"] for known in KNOWN_CONSOLE_ERRORS)]
+
+
+def open_page(driver, url: str):
+    """Load a page, wait for it to be complete, and fail on a 404 or a missing title."""
+    driver.get_log("browser")  # drop what earlier pages logged
+    driver.get(url)
+    wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete",
+             f"{url} did not finish loading")
+    assert BOOK_TITLE in driver.title, f"{url}: unexpected title {driver.title!r} (a 404?)"
+    assert driver.find_elements("css selector", "article h1, main h1"), f"{url}: no heading"
+
+
+def assert_images_load(driver, url: str):
+    """Every <img> of the page decodes to a real picture (naturalWidth > 0)."""
+    driver.execute_script("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; });")
+    wait_for(driver, lambda d: d.execute_script(
+        "return Array.from(document.images).every(i => i.complete);"), f"{url}: images still loading")
+    broken = driver.execute_script(
+        "return Array.from(document.images).filter(i => !(i.naturalWidth > 0)).map(i => i.src);")
+    assert not broken, f"{url}: images that did not load: {broken}"
+
+
+def same_origin_urls(driver, base_url: str) -> set[str]:
+    """Links, scripts, styles and images of the current page, and every file it fetched."""
+    urls = driver.execute_script("""
+        const found = [];
+        document.querySelectorAll('a[href], link[href]').forEach(e => found.push(e.href));
+        document.querySelectorAll('script[src], img[src]').forEach(e => found.push(e.src));
+        performance.getEntriesByType('resource').forEach(e => found.push(e.name));
+        return found;""")
+    return {urldefrag(u)[0] for u in urls if u.startswith(base_url)}
+
+
+def fetched_elsewhere(driver, base_url: str) -> list[str]:
+    """Files the page fetched from any other origin (there must be none: the site is offline)."""
+    return driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => !n.startsWith(arguments[0]) && !n.startsWith('data:'));", base_url)
+
+
+@pytest.fixture(scope="module")
+def visited(driver, base_url):
+    """Visit the home page and every page of the table of contents, with the checks every page
+    must pass; return the same-origin URLs those pages link to or fetched."""
+    urls = set()
+    for rel in [f"{doc}.html" for doc in toc_files()]:
+        url = base_url + rel
+        open_page(driver, url)
+        assert_images_load(driver, url)
+        elsewhere = fetched_elsewhere(driver, base_url)
+        assert not elsewhere, f"{url} fetched files from other hosts: {elsewhere}"
+        urls |= same_origin_urls(driver, base_url)
+        errors = console_errors(driver)
+        assert not errors, f"{url}: console errors:\n" + "\n".join(errors)
+    return urls
+
+
+def test_home_page_redirects_and_loads(driver, base_url):
+    driver.get(base_url)  # index.html, which redirects to the root page of the toc
+    wait_for(driver, lambda d: d.current_url.endswith("/intro.html"), "index did not redirect to intro")
+    open_page(driver, driver.current_url)
+    assert driver.find_element("css selector", "article h1").text.startswith(BOOK_TITLE)
+
+
+def test_chapter_and_exercise_pages_load(driver, base_url, visited):
+    docs = chapter_docs() + exercise_docs()
+    assert "book/01_rnn" in docs
+    for doc in docs:
+        assert http_status(f"{base_url}{doc}.html") == 200, doc
+        assert f"{base_url}{doc}.html" in visited or any(u.endswith(f"/{doc}.html") for u in visited), \
+            f"nothing links to {doc}"
+
+
+def test_mathjax_renders_offline(driver, base_url):
+    """MathJax (served by the site) turns every equation of a chapter into mjx-container
+    elements, without a TeX error, using its own web fonts."""
+    math_docs = [doc for doc in chapter_docs() if parse_page(page_of(doc)).has_math]
+    assert math_docs, "no chapter page has math to render"
+    for doc in math_docs:
+        url = f"{base_url}{doc}.html"
+        open_page(driver, url)
+        expected = driver.execute_script(
+            "return document.querySelectorAll('article span.math, article div.math').length;")
+        assert expected, f"{url}: no math found on the page"
+        wait_for(driver, lambda d: d.execute_script(
+            "return document.querySelectorAll('article mjx-container').length;") >= expected,
+            f"{url}: MathJax did not typeset the {expected} equations")
+        assert driver.execute_script(
+            "return (window.MathJax && MathJax.version) || '';").startswith("3."), f"{url}: no MathJax 3"
+        errors = driver.execute_script(
+            "return Array.from(document.querySelectorAll('mjx-merror'))"
+            ".map(e => e.getAttribute('data-mjx-error') || e.textContent);")
+        assert not errors, f"{url}: TeX errors: {errors}"
+        fonts = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            document.fonts.ready.then(() => done(Array.from(document.fonts)
+                .filter(f => f.family.replace(/"/g, '').startsWith('MJX'))
+                .map(f => [f.family, f.status])));""")
+        assert any(status == "loaded" for _, status in fonts), f"{url}: no MathJax font loaded: {fonts}"
+        assert not [f for f in fonts if f[1] == "error"], f"{url}: MathJax fonts failed: {fonts}"
+        elsewhere = fetched_elsewhere(driver, base_url)
+        assert not elsewhere, f"{url} fetched files from other hosts: {elsewhere}"
+        errors = console_errors(driver)
+        assert not errors, f"{url}: console errors:\n" + "\n".join(errors)
+
+
+def test_search_finds_the_lstm_chapter(driver, base_url):
+    """Sphinx's client-side search (searchindex.js) lists the LSTM chapter for "LSTM"."""
+    driver.get(base_url + "search.html?q=LSTM")
+
+    def result_links(d):
+        return [a.get_attribute("href") or "" for a in d.find_elements("css selector", "#search-results a")]
+
+    # results are added one by one, then the summary line is filled in ("Search finished, ...")
+    wait_for(driver, lambda d: any("book/02_lstm_gru.html" in h for h in result_links(d))
+             or d.execute_script("const s = document.querySelector('#search-results .search-summary');"
+                                 "return Boolean(s && s.innerText.trim());"),
+             "the search page did not finish searching for LSTM")
+    hrefs = result_links(driver)
+    assert any("book/02_lstm_gru.html" in h for h in hrefs), f"LSTM chapter not in the results: {hrefs}"
+
+
+def test_no_internal_link_is_broken(base_url, visited):
+    """Every same-origin URL the visited pages link to or fetched answers HTTP 200."""
+    assert len(visited) > 20, "suspiciously few links were found"
+    broken = {}
+    for url in sorted(visited):
+        path = urlsplit(url).path
+        if path.endswith("/"):
+            url += "index.html"
+        status = http_status(url)
+        if status != 200:
+            broken[url] = status
+    assert not broken, f"broken links: {broken}"
