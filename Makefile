@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 CHAPTERS := $(sort $(wildcard book/*.ipynb))
 JB_FLAGS := --builder html -n -W --keep-going
-NBVAL := --nbval --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help setup book serve test test-fast export check-export release autograde feedback grades \
         execute bench data lock clean
@@ -49,11 +49,13 @@ export: $(STAMP)  ## regenerate attention_course/ modules from the #@save cells 
 check-export: $(STAMP)  ## fail if the package differs from the notebooks
 	$(PY) tools/export_package.py --check
 
-execute: $(STAMP)  ## re-execute every chapter notebook in place (outputs saved), then export
-	$(PY) tools/execute_notebooks.py $(CHAPTERS)
+execute: $(STAMP)  ## re-execute every chapter notebook in place (outputs saved) and time them
+	$(PY) tools/export_package.py       # later chapters import what earlier ones export
+	$(PY) tools/execute_notebooks.py --report benchmarks/chapter_times.md $(CHAPTERS)
 	$(PY) tools/export_package.py
 
-bench: $(STAMP)  ## time each chapter's top-to-bottom execution into benchmarks/chapter_times.md
+bench: $(STAMP)  ## time each chapter's top-to-bottom execution into benchmarks/chapter_times.md (no save)
+	$(PY) tools/export_package.py --check
 	$(PY) tools/execute_notebooks.py --no-save --report benchmarks/chapter_times.md $(CHAPTERS)
 
 release: $(STAMP)  ## regenerate the student notebooks in exercises/ from solutions/ with nbgrader

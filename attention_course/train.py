@@ -31,7 +31,7 @@ def clip_grad_norm(parameters: Iterable[torch.Tensor], max_norm: float, eps: flo
 @dataclass
 class TrainConfig:
     """How `fit` trains. Chapter 1."""
-    num_steps: int = 300             # optimizer updates (not time steps per sequence)
+    num_updates: int = 300           # optimizer updates
     lr: float = 3e-3                 # Adam's learning rate
     max_norm: float | None = 1.0     # clip the global gradient norm to this; None: no clipping
     log_every: int = 25              # log the training loss averaged over this many updates
@@ -54,7 +54,7 @@ def fit(model, get_batch, config: TrainConfig, loss_fn=lm_loss, device=None,
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     history, running = [], 0.0
     model.train()
-    for step in tqdm(range(1, config.num_steps + 1), desc="training", leave=False):
+    for step in tqdm(range(1, config.num_updates + 1), desc="training", leave=False):
         X, Y = (t.to(device) for t in get_batch())
         loss = loss_fn(model, X, Y)
         opt.zero_grad()

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def execute(path: Path, save: bool, timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    # record_timing=False: no per-cell timestamps, so a re-run changes only what the code prints.
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
@@ -68,9 +69,10 @@ def main() -> int:
             "",
             f"Measured {dt.date.today().isoformat()} on {machine()}.",
             "",
-            "Command: `make bench` (runs `python tools/execute_notebooks.py --no-save --report "
-            f"{args.report} book/*.ipynb`): each notebook top to bottom in a fresh kernel, "
-            "kernel start-up included.",
+            f"Command: `{'make bench' if args.no_save else 'make execute'}` (runs `python "
+            f"tools/execute_notebooks.py {'--no-save ' if args.no_save else ''}--report {args.report} "
+            "book/*.ipynb`): each notebook top to bottom in a fresh kernel, kernel start-up included, "
+            "nothing else running.",
             "",
             "| chapter | seconds | budget |",
             "| --- | ---: | --- |",
