@@ -116,3 +116,18 @@ def bible_text(code: str = "web", split: str = "train") -> str:
     if split not in ("train", "dev", "test"):
         raise ValueError(f"split must be 'train', 'dev' or 'test', got {split!r}")
     return "\n".join(t for v, t in load_bible(code).items() if split_of(v) == split) + "\n"
+
+
+def parallel_verses(src: str, tgt: str, split: str | None = None) -> list[tuple[int, str, str]]:
+    """Verse-aligned pairs (verse id, source text, target text), in canonical order.
+
+    Only verses that both translations number alike and that neither leaves empty are kept
+    (the ASV omits 16 verses; the WEB numbers the end of Romans differently). `split` limits
+    the pairs to 'train', 'dev' or 'test' books (SPLITS); None keeps all.
+    """
+    if split not in (None, "train", "dev", "test"):
+        raise ValueError(f"split must be None, 'train', 'dev' or 'test', got {split!r}")
+    source, target = load_bible(src), load_bible(tgt)
+    return [(v, text, target[v]) for v, text in source.items()
+            if v in target and text.strip() and target[v].strip()
+            and (split is None or split_of(v) == split)]
