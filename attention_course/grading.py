@@ -225,6 +225,15 @@ def _cell_timeout(config: Config) -> int:
 # release
 # --------------------------------------------------------------------------------------------
 
+def _generate_assignment(config: Config, coursedir: CourseDirectory) -> dict:
+    """nbgrader's generate_assignment for coursedir.assignment_id: overwrite the release and
+    record the assignment (cells, points, hidden tests) in the gradebook."""
+    converter = GenerateAssignment(coursedir=coursedir, config=config)
+    converter.force = True
+    converter.create_assignment = True
+    return _run(converter)
+
+
 def release(root: Optional[os.PathLike] = None, assignments: Optional[Iterable[str]] = None) -> list[Path]:
     """Regenerate the student notebooks (`exercises/`) from the solutions with nbgrader.
 
@@ -247,10 +256,7 @@ def release(root: Optional[os.PathLike] = None, assignments: Optional[Iterable[s
                 shutil.rmtree(child)
     written = []
     for name in names:
-        converter = GenerateAssignment(coursedir=_coursedir(config, assignment_id=name), config=config)
-        converter.force = True
-        converter.create_assignment = True
-        result = _run(converter)
+        result = _generate_assignment(config, _coursedir(config, assignment_id=name))
         if not result["success"]:
             raise GradingError(f"nbgrader generate_assignment failed for {name}:\n"
                                f"{result.get('log', '')}{result.get('error', '')}")
@@ -262,10 +268,7 @@ def _sync_gradebook(config: Config, assignment: str) -> None:
     """Record the assignment from its source notebook in the gradebook, without touching exercises/."""
     with tempfile.TemporaryDirectory(prefix="release-") as scratch:
         coursedir = _coursedir(config, assignment_id=assignment, release_directory=scratch)
-        converter = GenerateAssignment(coursedir=coursedir, config=config)
-        converter.force = True
-        converter.create_assignment = True
-        result = _run(converter)
+        result = _generate_assignment(config, coursedir)
     if not result["success"]:
         raise GradingError(f"could not record {assignment} in the gradebook (nbgrader generate_assignment):\n"
                            f"{result.get('log', '')}{result.get('error', '')}")
