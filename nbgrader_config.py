@@ -17,7 +17,7 @@ c.CourseDirectory.release_directory = "exercises"
 # gradebook.db, submitted/, autograded/ and feedback/ keep nbgrader's default names (gitignored).
 
 # --- the graded assignments: one per chapter, in course order ------------------------------
-c.Course.assignments = ["01_rnn", "02_lstm_gru"]
+c.Course.assignments = ["01_rnn", "02_lstm_gru", "03_seq2seq", "04_attention"]
 
 # --- autograding -----------------------------------------------------------------------------
 # Every cell of an exercise runs in well under a second; the first one imports torch. A cell

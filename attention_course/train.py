@@ -43,6 +43,13 @@ def lm_loss(model, X, Y):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
 
 
+def to_device(batch, device):
+    """A tensor, or a (nested) tuple of tensors, moved to `device`."""
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(b, device) for b in batch)
+    return batch.to(device)
+
+
 def fit(model, get_batch, config: TrainConfig, loss_fn=lm_loss, device=None,
         on_log: Optional[Callable[[int, float], None]] = None):
     """Train `model` with Adam on batches from get_batch(); return the history [(step, mean loss)].
@@ -55,7 +62,7 @@ def fit(model, get_batch, config: TrainConfig, loss_fn=lm_loss, device=None,
     history, running = [], 0.0
     model.train()
     for step in tqdm(range(1, config.num_updates + 1), desc="training", leave=False):
-        X, Y = (t.to(device) for t in get_batch())
+        X, Y = to_device(get_batch(), device)    # X may be a tuple of model inputs
         loss = loss_fn(model, X, Y)
         opt.zero_grad()
         loss.backward()

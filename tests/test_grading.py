@@ -7,7 +7,7 @@ own gradebook; the repository's is never touched), release it with nbgrader, sub
 students at once (the solutions, the untouched release, every catalog entry, and broken
 submissions), run `python -m attention_course.grading autograde / feedback / grades` there, and
 check scores, reasons, feedback and the CSV export. Each assignment gets its own course
-directory so that the two autograde runs can go side by side on two cores.
+directory so that the autograde runs can go side by side.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from attention_course import grading
 from grading_catalog import WRONG_ANSWERS, WrongAnswer
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ["01_rnn", "02_lstm_gru"]
+ASSIGNMENTS = ["01_rnn", "02_lstm_gru", "03_seq2seq", "04_attention"]
 TEST_TIMEOUT = 20          # seconds per cell in the graded runs: the infinite loop waits this long, and
                           # importing torch in the first cell stays well below it on a busy machine
 
@@ -288,8 +288,8 @@ def test_cli_explains_instructor_errors(tmp_path):
 def _bad_submissions(assignment: str) -> dict:
     """Students whose notebooks are broken the ways students break them: student -> (notebook, lost tasks).
 
-    The cases are split between the two assignments so that both autograde runs, which go side
-    by side, take about as long; EXPECTED_BAD lists what each must record.
+    The cases are split between the assignments so that their autograde runs, which go side by
+    side, take about as long; EXPECTED_BAD lists what each must record.
     """
     catalog = {w.id: w for w in WRONG_ANSWERS}
     tasks = set(tasks_of(source_notebook(assignment)))
@@ -310,7 +310,7 @@ def _bad_submissions(assignment: str) -> dict:
         bad["bad-json"] = (text[: len(text) // 2], tasks)                     # a file cut in half
         bad["bad-format"] = (json.dumps({"cells": [{"cell_type": "code", "source": 3}], "metadata": {},
                                          "nbformat": 4, "nbformat_minor": 5}), tasks)
-    else:
+    elif assignment == "02_lstm_gru":
         nb = student_notebook(assignment)
         nb.cells[1].source = "import nonexistent_module\n" + nb.cells[1].source
         bad["bad-import"] = (nb, tasks)
@@ -321,6 +321,21 @@ def _bad_submissions(assignment: str) -> dict:
         nb = student_notebook(assignment)
         nb.cells[1].source = "import os\nos._exit(1)   # the kernel dies\n"
         bad["bad-crash"] = (nb, tasks)
+    elif assignment == "03_seq2seq":
+        # Right value, but torch warns (torch.tensor of a tensor): the warning goes to stderr in
+        # the test cell that calls the function, and nbgrader gives no points to such a cell.
+        bad["bad-warning"] = (student_notebook(assignment, {"masked_cross_entropy":
+                              "def masked_cross_entropy(logits, tgt_out):\n"
+                              "    nll = -torch.log_softmax(logits, dim=-1).gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)\n"
+                              "    real = tgt_out != PAD\n"
+                              "    return nll[real].sum() / torch.tensor(real.sum(), dtype=torch.float)\n"}),
+                              {"masked_cross_entropy"})
+    elif assignment == "04_attention":
+        # A scratch cell of the student's own (no nbgrader metadata) that fails: reported, no points lost.
+        nb = student_notebook(assignment)
+        scratch = nbformat.v4.new_code_cell("weights_demo = masked_softmax(scores_demo, torch.ones(1, 3, dtype=torch.bool))")
+        nb.cells.insert(nb.cells.index(cell_by_id(nb, "masked_softmax")) + 1, scratch)
+        bad["bad-scratch-cell"] = (nb, set())
     return bad
 
 
@@ -339,6 +354,10 @@ EXPECTED_BAD = {
     ("02_lstm_gru", "bad-deleted-test"): ("7", "graded", "test cell for gru_cell_step was deleted: "
                                                          "the original test was restored and used"),
     ("02_lstm_gru", "bad-crash"): ("0", "error", "nbgrader could not grade this submission, scored 0: the kernel died"),
+    ("03_seq2seq", "bad-warning"): ("8", "graded", "task 'masked_cross_entropy' lost its points (0/2) because its "
+                                                   "test cell wrote to stderr"),
+    ("04_attention", "bad-scratch-cell"): ("10", "graded", "NameError: name 'scores_demo' is not defined "
+                                                          "in cell 14 (a cell without a task)"),
 }
 
 
@@ -391,7 +410,7 @@ def _wait_all(processes: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory) -> dict:
-    """Both assignments released, submitted by many students, autograded, with feedback and grades."""
+    """Every assignment released, submitted by many students, autograded, with feedback and grades."""
     started = time.monotonic()
     template = tmp_path_factory.mktemp("course-template")
     shutil.copy(ROOT / "nbgrader_config.py", template)
@@ -427,7 +446,7 @@ def graded(tmp_path_factory) -> dict:
             course.expected["bad-filename"] = {t: False for t in tasks}
         courses[assignment] = course
 
-    # One autograde run per course grades all its students; the two courses run side by side.
+    # One autograde run per course grades all its students; the courses run side by side.
     phases, outputs = [f"release {time.monotonic() - started:.0f} s"], {}
     for command in (["autograde", "--timeout", str(TEST_TIMEOUT)], ["feedback"], ["grades"]):
         begun = time.monotonic()
