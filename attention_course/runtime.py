@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import random
 from pathlib import Path
 
@@ -49,3 +50,14 @@ def setup(seed: int = 0, threads: int | None = None) -> tuple[torch.device, torc
     if device.type == "cpu":
         torch.set_num_threads(threads or min(4, os.cpu_count() or 1))
     return device, set_seed(seed)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one), for benchmark records."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

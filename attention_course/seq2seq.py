@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from attention_course.gated import GRU, GRUCell
-from attention_course.translation import BOS, EOS, PAD, SubwordTokenizer, pad
+from attention_course.translation import BOS, EOS, PAD, SubwordTokenizer, make_batch, pad
 
 
 @dataclass
@@ -135,6 +135,20 @@ def seq2seq_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: f
     """Mean cross-entropy over the real target tokens: padding positions are masked out."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1),
                            ignore_index=PAD, label_smoothing=label_smoothing)
+
+
+def translation_loss(model, inputs, tgt_out):
+    """`fit`'s loss_fn for an encoder-decoder: inputs = (src, src_len, tgt_in)."""
+    return seq2seq_loss(model(*inputs), tgt_out)
+
+
+def random_batches(id_pairs, batch_size: int, generator=None):
+    """A get_batch() for `fit`: batch_size random pairs -> ((src, src_len, tgt_in), tgt_out)."""
+    def get_batch():
+        idx = torch.randint(0, len(id_pairs), (batch_size,), generator=generator).tolist()
+        src, src_len, tgt_in, tgt_out = make_batch([id_pairs[i] for i in idx])
+        return (src, src_len, tgt_in), tgt_out
+    return get_batch
 
 def select(tensors, index: torch.Tensor):
     """Pick rows `index` of every batch-first tensor in a (nested) tuple; None stays None."""

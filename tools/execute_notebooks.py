@@ -20,6 +20,8 @@ import nbformat
 import torch
 from nbclient import NotebookClient
 
+from attention_course.runtime import cpu_name
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -37,14 +39,7 @@ def execute(path: Path, save: bool, timeout: int) -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, torch {torch.__version__}, Python {platform.python_version()}"
 

@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import json
 import math
-import platform
 import shlex
 import sys
 import time
@@ -29,7 +28,7 @@ import torch
 
 from attention_course.attention import AttentionSeq2Seq
 from attention_course.data import parallel_verses
-from attention_course.runtime import CHECKPOINT_DIR, ROOT, get_device, set_seed
+from attention_course.runtime import CHECKPOINT_DIR, ROOT, cpu_name, get_device, set_seed
 from attention_course.seq2seq import Seq2Seq, Seq2SeqConfig, save_checkpoint, seq2seq_loss, translate
 from attention_course.translation import SubwordTokenizer, bleu, encode_pairs, length_batches, make_batch
 
@@ -43,15 +42,7 @@ def build_model(arch: str, cfg: Seq2SeqConfig):
 def hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {torch.get_num_threads()} thread(s)"
+    return f"{cpu_name()}, {torch.get_num_threads()} thread(s)"
 
 
 @torch.no_grad()
