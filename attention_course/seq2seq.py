@@ -111,6 +111,11 @@ class Seq2Seq(nn.Module):
         self.decoder = self.decoder_class(cfg, self.embedding)
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
+        src_len = torch.as_tensor(src_len)
+        if src.dim() != 2 or src_len.shape != (src.shape[0],):
+            raise ValueError(f"expected src (batch, source tokens) and src_len (batch,), got src "
+                             f"{tuple(src.shape)} and src_len {tuple(src_len.shape)}; a single sentence "
+                             f"is a batch of one: src.unsqueeze(0)")
         src_mask = src != PAD                                                # (B, S): True at real tokens
         annotations, summary = self.encoder(src, src_len.cpu())
         return self.decoder.start(annotations, summary, src_mask)
