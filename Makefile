@@ -12,7 +12,7 @@ JB_FLAGS := --builder html -n -W --keep-going
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help setup book serve test test-fast export check-export release autograde feedback grades \
-        execute bench data lock clean train-ch3 train-ch4
+        execute bench data lock clean train-ch3 train-ch4 public
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -69,6 +69,10 @@ feedback: $(STAMP)  ## write HTML feedback for the autograded submissions into f
 
 grades: $(STAMP)  ## export all scores to grades.csv
 	$(PY) -m attention_course.grading grades
+
+public: $(STAMP)  ## write the student-facing tree (no solutions/, tests/) into public/ (OUT=dir; REUSE_SITE=1: no rebuild)
+	@if [ -z "$(REUSE_SITE)" ]; then $(MAKE) book; fi
+	$(PY) tools/make_public.py $(if $(OUT),--out $(OUT))
 
 PAIR ?= ylt-web
 train-ch3: $(STAMP)  ## train chapter 3's seq2seq checkpoint (PAIR=ylt-web; ARGS=... for more options)
