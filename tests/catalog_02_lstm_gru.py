@@ -1,0 +1,102 @@
+"""Typical wrong answers to exercise 02_lstm_gru: see tests/grading_catalog.py."""
+from grading_catalog_base import _w
+
+WRONG_ANSWERS = [
+    # ---------------------------------------------------------------- 02_lstm_gru: lstm_cell_step
+    _w("02_lstm_gru", "lstm_cell_step", "gate_order_ifog", "reads the gates as i, f, o, g instead of i, f, g, o", False, """
+        def lstm_cell_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+            h, c = state
+            i, f, o, g = (x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            return torch.sigmoid(o) * torch.tanh(c), c
+        """),
+    _w("02_lstm_gru", "lstm_cell_step", "missing_bias_hh", "adds bias_ih but forgets bias_hh", False, """
+        def lstm_cell_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+            h, c = state
+            i, f, g, o = (x @ weight_ih.T + bias_ih + h @ weight_hh.T).chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            return torch.sigmoid(o) * torch.tanh(c), c
+        """),
+    _w("02_lstm_gru", "lstm_cell_step", "output_uses_old_cell", "h = o * tanh(c_old) instead of tanh(c_new)", True, """
+        def lstm_cell_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+            h, c = state
+            i, f, g, o = (x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=1)
+            c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            return torch.sigmoid(o) * torch.tanh(c), c_new
+        """),
+    # ---------------------------------------------------------------- 02_lstm_gru: gru_cell_step
+    _w("02_lstm_gru", "gru_cell_step", "z_swapped", "h = z * n + (1 - z) * h: z and 1 - z swapped", False, """
+        def gru_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+            x_r, x_z, x_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=1)
+            h_r, h_z, h_n = (h @ weight_hh.T + bias_hh).chunk(3, dim=1)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            n = torch.tanh(x_n + r * h_n)
+            return z * n + (1 - z) * h
+        """),
+    _w("02_lstm_gru", "gru_cell_step", "reset_outside_bias", "r multiplies h W_hn^T but not b_hn", False, """
+        def gru_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+            H = h.shape[1]
+            x_r, x_z, x_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=1)
+            h_r, h_z, h_n = (h @ weight_hh.T).chunk(3, dim=1)
+            b_r, b_z, b_n = bias_hh.chunk(3)
+            r, z = torch.sigmoid(x_r + h_r + b_r), torch.sigmoid(x_z + h_z + b_z)
+            n = torch.tanh(x_n + r * h_n + b_n)
+            return (1 - z) * n + z * h
+        """),
+    _w("02_lstm_gru", "gru_cell_step", "gate_order_zrn", "reads the gates as z, r, n instead of r, z, n", False, """
+        def gru_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+            x_z, x_r, x_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=1)
+            h_z, h_r, h_n = (h @ weight_hh.T + bias_hh).chunk(3, dim=1)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            n = torch.tanh(x_n + r * h_n)
+            return (1 - z) * n + z * h
+        """),
+    # ---------------------------------------------------------------- 02_lstm_gru: reverse_padded
+    _w("02_lstm_gru", "reverse_padded", "ignores_lengths", "flips the whole time axis, padding included", False, """
+        def reverse_padded(X, lengths):
+            return X.flip(1)
+        """),
+    _w("02_lstm_gru", "reverse_padded", "zeroes_padding", "reverses each sequence but writes zeros at the padded steps", False, """
+        def reverse_padded(X, lengths):
+            out = torch.zeros_like(X)
+            for b, n in enumerate(lengths.tolist()):
+                out[b, :n] = X[b, :n].flip(0)
+            return out
+        """),
+    _w("02_lstm_gru", "reverse_padded", "off_by_one", "reads step L_b - t instead of L_b - 1 - t", True, """
+        def reverse_padded(X, lengths):
+            B, T = X.shape[:2]
+            t = torch.arange(T).expand(B, T)
+            L = lengths.unsqueeze(1)
+            source = torch.where(t < L, L - t, t)
+            return X[torch.arange(B).unsqueeze(1), source]
+        """),
+    # ---------------------------------------------------------------- 02_lstm_gru: init_forget_bias
+    _w("02_lstm_gru", "init_forget_bias", "sets_both_biases",
+       "sets the forget rows of bias_ih AND bias_hh to value: the gate sees 2 * value", False, """
+        def init_forget_bias(lstm, value=1.0):
+            with torch.no_grad():
+                for name, param in lstm.named_parameters():
+                    if name.startswith("bias_"):
+                        H = param.shape[0] // 4
+                        param[H:2 * H] = value
+            return lstm
+        """),
+    _w("02_lstm_gru", "init_forget_bias", "input_gate_slice", "sets rows 0:H (the input gate) instead of H:2H", True, """
+        def init_forget_bias(lstm, value=1.0):
+            with torch.no_grad():
+                for name, param in lstm.named_parameters():
+                    if name.startswith("bias_"):
+                        H = param.shape[0] // 4
+                        param[:H] = value if name.startswith("bias_ih") else 0.0
+            return lstm
+        """),
+    _w("02_lstm_gru", "init_forget_bias", "only_first_layer", "changes bias_ih_l0 / bias_hh_l0 only, not every layer and direction", False, """
+        def init_forget_bias(lstm, value=1.0):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                lstm.bias_ih_l0[H:2 * H] = value
+                lstm.bias_hh_l0[H:2 * H] = 0.0
+            return lstm
+        """),
+]

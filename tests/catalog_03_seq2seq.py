@@ -1,0 +1,201 @@
+"""Typical wrong answers to exercise 03_seq2seq: see tests/grading_catalog.py."""
+from grading_catalog_base import _w
+
+WRONG_ANSWERS = [
+    # ---------------------------------------------------------------- 03_seq2seq: decoder_io
+    _w("03_seq2seq", "decoder_io", "pads_targets_with_eos", "fills the padding of tgt_out with EOS instead of PAD", False, """
+        def decoder_io(targets):
+            T = max(len(y) for y in targets) + 1
+            tgt_in = torch.full((len(targets), T), PAD, dtype=torch.long)
+            tgt_out = torch.full((len(targets), T), EOS, dtype=torch.long)
+            for b, y in enumerate(targets):
+                tgt_in[b, : len(y) + 1] = torch.tensor([BOS] + list(y))
+                tgt_out[b, : len(y)] = torch.tensor(list(y), dtype=torch.long)
+            return tgt_in, tgt_out
+        """),
+    _w("03_seq2seq", "decoder_io", "pads_at_the_front", "pads every sentence at the start instead of the end", False, """
+        def decoder_io(targets):
+            T = max(len(y) for y in targets) + 1
+            tgt_in = torch.full((len(targets), T), PAD, dtype=torch.long)
+            tgt_out = torch.full((len(targets), T), PAD, dtype=torch.long)
+            for b, y in enumerate(targets):
+                n = len(y) + 1
+                tgt_in[b, T - n:] = torch.tensor([BOS] + list(y))
+                tgt_out[b, T - n:] = torch.tensor(list(y) + [EOS])
+            return tgt_in, tgt_out
+        """),
+    _w("03_seq2seq", "decoder_io", "mutates_targets", "inserts BOS into the caller's lists (y.insert) instead of copying them", False, """
+        def decoder_io(targets):
+            T = max(len(y) for y in targets) + 1
+            rows_in, rows_out = [], []
+            for y in targets:
+                y.insert(0, BOS)
+                rows_in.append(y + [PAD] * (T - len(y)))
+                rows_out.append(y[1:] + [EOS] + [PAD] * (T - len(y)))
+            return torch.tensor(rows_in), torch.tensor(rows_out)
+        """),
+    _w("03_seq2seq", "decoder_io", "language_model_shift",
+       "shifts y against itself (input [BOS] + y[:-1], target y): no EOS, one step short", True, """
+        def decoder_io(targets):
+            T = max(len(y) for y in targets)
+            tgt_in = torch.full((len(targets), T), PAD, dtype=torch.long)
+            tgt_out = torch.full((len(targets), T), PAD, dtype=torch.long)
+            for b, y in enumerate(targets):
+                tgt_in[b, : len(y)] = torch.tensor([BOS] + list(y)[:-1])
+                tgt_out[b, : len(y)] = torch.tensor(list(y))
+            return tgt_in, tgt_out
+        """),
+    # ---------------------------------------------------------------- 03_seq2seq: masked_cross_entropy
+    _w("03_seq2seq", "masked_cross_entropy", "divides_by_all_positions",
+       "zeroes the loss at PAD positions but divides by B * T instead of the number of real tokens", False, """
+        def masked_cross_entropy(logits, tgt_out):
+            log_probs = torch.log_softmax(logits, dim=-1)
+            nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
+            return (nll * (tgt_out != PAD)).sum() / nll.numel()
+        """),
+    _w("03_seq2seq", "masked_cross_entropy", "mean_of_sentence_means",
+       "averages each sentence's mean loss: short sentences weigh as much as long ones", False, """
+        def masked_cross_entropy(logits, tgt_out):
+            log_probs = torch.log_softmax(logits, dim=-1)
+            nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
+            real = tgt_out != PAD
+            return ((nll * real).sum(dim=1) / real.sum(dim=1)).mean()
+        """),
+    _w("03_seq2seq", "masked_cross_entropy", "log_of_softmax",
+       "torch.log(torch.softmax(...)): inf when a probability underflows to 0", False, """
+        def masked_cross_entropy(logits, tgt_out):
+            log_probs = torch.log(torch.softmax(logits, dim=-1))
+            nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
+            real = tgt_out != PAD
+            return nll[real].sum() / real.sum()
+        """),
+    _w("03_seq2seq", "masked_cross_entropy", "sum_not_mean", "sums the losses of the real tokens instead of averaging", True, """
+        def masked_cross_entropy(logits, tgt_out):
+            log_probs = torch.log_softmax(logits, dim=-1)
+            nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
+            return nll[tgt_out != PAD].sum()
+        """),
+    # ---------------------------------------------------------------- 03_seq2seq: greedy_decode
+    _w("03_seq2seq", "greedy_decode", "keeps_tokens_after_eos",
+       "removes the EOS tokens but keeps what a finished sentence produced after its EOS", False, """
+        def greedy_decode(step, state, max_len):
+            B = state.shape[0]
+            y = torch.full((B,), BOS, dtype=torch.long)
+            done = torch.zeros(B, dtype=torch.bool)
+            produced = []
+            for _ in range(max_len):
+                logits, state = step(y, state)
+                y = logits.argmax(dim=-1)
+                produced.append(y)
+                done |= y == EOS
+                if done.all():
+                    break
+            rows = torch.stack(produced, dim=1).tolist()
+            return [[token for token in row if token != EOS] for row in rows]
+        """),
+    _w("03_seq2seq", "greedy_decode", "never_stops_early",
+       "always runs max_len steps, even after every sentence has produced EOS", False, """
+        def greedy_decode(step, state, max_len):
+            B = state.shape[0]
+            y = torch.full((B,), BOS, dtype=torch.long)
+            produced = []
+            for _ in range(max_len):
+                logits, state = step(y, state)
+                y = logits.argmax(dim=-1)
+                produced.append(y)
+            rows = torch.stack(produced, dim=1).tolist()
+            return [row[: row.index(EOS)] if EOS in row else row for row in rows]
+        """),
+    _w("03_seq2seq", "greedy_decode", "state_not_passed_on", "calls step with the initial state at every step", False, """
+        def greedy_decode(step, state, max_len):
+            B = state.shape[0]
+            y = torch.full((B,), BOS, dtype=torch.long)
+            done = torch.zeros(B, dtype=torch.bool)
+            produced = []
+            for _ in range(max_len):
+                logits, _ = step(y, state)
+                y = logits.argmax(dim=-1)
+                produced.append(y)
+                done |= y == EOS
+                if done.all():
+                    break
+            rows = torch.stack(produced, dim=1).tolist()
+            return [row[: row.index(EOS)] if EOS in row else row for row in rows]
+        """),
+    _w("03_seq2seq", "greedy_decode", "includes_eos", "returns each sentence with its EOS at the end", True, """
+        def greedy_decode(step, state, max_len):
+            B = state.shape[0]
+            y = torch.full((B,), BOS, dtype=torch.long)
+            done = torch.zeros(B, dtype=torch.bool)
+            produced = []
+            for _ in range(max_len):
+                logits, state = step(y, state)
+                y = logits.argmax(dim=-1)
+                produced.append(y)
+                done |= y == EOS
+                if done.all():
+                    break
+            rows = torch.stack(produced, dim=1).tolist()
+            return [row[: row.index(EOS) + 1] if EOS in row else row for row in rows]
+        """),
+    _w("03_seq2seq", "greedy_decode", "feeds_back_bos", "feeds BOS at every step instead of the previous prediction", True, """
+        def greedy_decode(step, state, max_len):
+            B = state.shape[0]
+            done = torch.zeros(B, dtype=torch.bool)
+            produced = []
+            for _ in range(max_len):
+                logits, state = step(torch.full((B,), BOS, dtype=torch.long), state)
+                y = logits.argmax(dim=-1)
+                produced.append(y)
+                done |= y == EOS
+                if done.all():
+                    break
+            rows = torch.stack(produced, dim=1).tolist()
+            return [row[: row.index(EOS)] if EOS in row else row for row in rows]
+        """),
+    # ---------------------------------------------------------------- 03_seq2seq: beam_step
+    _w("03_seq2seq", "beam_step", "best_token_per_hypothesis",
+       "extends every hypothesis with its own best token, instead of ranking all K·V extensions", False, """
+        def beam_step(scores, logp):
+            best_logp, best_token = logp.max(dim=-1)
+            new_scores, parent = (scores + best_logp).sort(dim=-1, descending=True)
+            return new_scores, parent, best_token.gather(1, parent)
+        """),
+    _w("03_seq2seq", "beam_step", "topk_over_whole_batch",
+       "ranks the extensions of all sentences together instead of sentence by sentence", False, """
+        def beam_step(scores, logp):
+            B, K, V = logp.shape
+            new_scores, flat = (scores.unsqueeze(-1) + logp).reshape(-1).topk(B * K)
+            flat = flat % (K * V)
+            return new_scores.reshape(B, K), (flat // V).reshape(B, K), (flat % V).reshape(B, K)
+        """),
+    _w("03_seq2seq", "beam_step", "forgets_parent_scores", "ranks by the token's log-probability alone", True, """
+        def beam_step(scores, logp):
+            B, K, V = logp.shape
+            new_scores, flat = logp.reshape(B, K * V).topk(K, dim=-1)
+            return new_scores, flat // V, flat % V
+        """),
+    _w("03_seq2seq", "beam_step", "index_divided_by_K", "splits the flat index with K instead of V", True, """
+        def beam_step(scores, logp):
+            B, K, V = logp.shape
+            new_scores, flat = (scores.unsqueeze(-1) + logp).reshape(B, K * V).topk(K, dim=-1)
+            return new_scores, flat // K, flat % K
+        """),
+    # ---------------------------------------------------------------- 03_seq2seq: best_hypothesis
+    _w("03_seq2seq", "best_hypothesis", "length_without_eos", "takes |Y| = len(ids), forgetting the EOS", False, """
+        def best_hypothesis(finished, alpha):
+            return max(finished, key=lambda h: h[0] / ((5 + len(h[1])) / 6) ** alpha)[1]
+        """),
+    _w("03_seq2seq", "best_hypothesis", "alpha_fixed_at_0_6", "uses GNMT's alpha = 0.6 whatever alpha is given", False, """
+        def best_hypothesis(finished, alpha):
+            return max(finished, key=lambda h: h[0] / ((5 + len(h[1]) + 1) / 6) ** 0.6)[1]
+        """),
+    _w("03_seq2seq", "best_hypothesis", "not_normalised", "ranks by the log-probability alone: favours short hypotheses", True, """
+        def best_hypothesis(finished, alpha):
+            return max(finished, key=lambda h: h[0])[1]
+        """),
+    _w("03_seq2seq", "best_hypothesis", "multiplies_by_penalty", "multiplies the log-probability by lp(Y) instead of dividing", True, """
+        def best_hypothesis(finished, alpha):
+            return max(finished, key=lambda h: h[0] * ((5 + len(h[1]) + 1) / 6) ** alpha)[1]
+        """),
+]

@@ -1,0 +1,118 @@
+"""Typical wrong answers to exercise 04_attention: see tests/grading_catalog.py."""
+from grading_catalog_base import _w
+
+WRONG_ANSWERS = [
+    # ---------------------------------------------------------------- 04_attention: bidirectional_annotations
+    _w("04_attention", "bidirectional_annotations", "flips_whole_row",
+       "flips the backward outputs over all S positions, ignoring each sentence's length", False, """
+        def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
+            S = forward_outputs.shape[1]
+            real = torch.arange(S) < lengths.unsqueeze(1)
+            annotations = torch.cat([forward_outputs, backward_outputs.flip(1)], dim=-1)
+            return annotations * real.unsqueeze(-1)
+        """),
+    _w("04_attention", "bidirectional_annotations", "padding_not_zeroed",
+       "puts the backward outputs back in order but keeps the values at padded positions", False, """
+        def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
+            B, S, _ = forward_outputs.shape
+            j = torch.arange(S).expand(B, S)
+            L = lengths.unsqueeze(1)
+            t = torch.where(j < L, L - 1 - j, j)
+            backward = backward_outputs[torch.arange(B).unsqueeze(1), t]
+            return torch.cat([forward_outputs, backward], dim=-1)
+        """),
+    _w("04_attention", "bidirectional_annotations", "backward_not_reversed",
+       "concatenates the backward outputs in their reading order, not in source order", True, """
+        def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
+            S = forward_outputs.shape[1]
+            real = torch.arange(S) < lengths.unsqueeze(1)
+            return torch.cat([forward_outputs, backward_outputs], dim=-1) * real.unsqueeze(-1)
+        """),
+    _w("04_attention", "bidirectional_annotations", "concatenated_over_time",
+       "concatenates on the time axis: (B, 2S, H) instead of (B, S, 2H)", True, """
+        def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
+            B, S, _ = forward_outputs.shape
+            j = torch.arange(S).expand(B, S)
+            L = lengths.unsqueeze(1)
+            t = torch.where(j < L, L - 1 - j, j)
+            backward = backward_outputs[torch.arange(B).unsqueeze(1), t]
+            return torch.cat([forward_outputs, backward], dim=1)
+        """),
+    # ---------------------------------------------------------------- 04_attention: additive_scores
+    _w("04_attention", "additive_scores", "state_outside_tanh",
+       "v_a^T tanh(U_a h_j) + v_a^T W_a s: the state shifts all scores of a sentence equally", False, """
+        def additive_scores(s_prev, annotations, W_a, U_a, v_a):
+            return torch.tanh(annotations @ U_a.T) @ v_a + ((s_prev @ W_a.T) @ v_a).unsqueeze(1)
+        """),
+    _w("04_attention", "additive_scores", "no_tanh", "leaves out the tanh: the score becomes linear", True, """
+        def additive_scores(s_prev, annotations, W_a, U_a, v_a):
+            return ((s_prev @ W_a.T).unsqueeze(1) + annotations @ U_a.T) @ v_a
+        """),
+    _w("04_attention", "additive_scores", "returns_weights", "applies a softmax: returns weights instead of scores", True, """
+        def additive_scores(s_prev, annotations, W_a, U_a, v_a):
+            e = torch.tanh((s_prev @ W_a.T).unsqueeze(1) + annotations @ U_a.T) @ v_a
+            return torch.softmax(e, dim=-1)
+        """),
+    _w("04_attention", "additive_scores", "state_not_broadcast",
+       "adds the (B, A) state term to the (B, S, A) keys without unsqueeze(1)", True, """
+        def additive_scores(s_prev, annotations, W_a, U_a, v_a):
+            return torch.tanh(s_prev @ W_a.T + annotations @ U_a.T) @ v_a
+        """),
+    # ---------------------------------------------------------------- 04_attention: luong_scores
+    _w("04_attention", "luong_scores", "general_transposed", "computes h_j^T W_a s instead of s^T W_a h_j", False, """
+        def luong_scores(s, annotations, kind, W_a=None):
+            query = s if kind == "dot" else s @ W_a.T
+            return (annotations @ query.unsqueeze(-1)).squeeze(-1)
+        """),
+    _w("04_attention", "luong_scores", "general_ignores_W_a", "treats 'general' like 'dot'", False, """
+        def luong_scores(s, annotations, kind, W_a=None):
+            return (annotations @ s.unsqueeze(-1)).squeeze(-1)
+        """),
+    _w("04_attention", "luong_scores", "scaled_by_sqrt_d", "divides by sqrt(D) like the Transformer", True, """
+        def luong_scores(s, annotations, kind, W_a=None):
+            query = s if kind == "dot" else s @ W_a
+            return (annotations @ query.unsqueeze(-1)).squeeze(-1) / annotations.shape[-1] ** 0.5
+        """),
+    _w("04_attention", "luong_scores", "returns_weights", "applies a softmax: returns weights instead of scores", True, """
+        def luong_scores(s, annotations, kind, W_a=None):
+            query = s if kind == "dot" else s @ W_a
+            return torch.softmax((annotations @ query.unsqueeze(-1)).squeeze(-1), dim=-1)
+        """),
+    # ---------------------------------------------------------------- 04_attention: masked_softmax
+    _w("04_attention", "masked_softmax", "fills_with_zero", "fills masked scores with 0 instead of -inf: padding keeps weight", False, """
+        def masked_softmax(scores, mask):
+            return torch.softmax(scores.masked_fill(~mask.unsqueeze(1), 0.0), dim=-1)
+        """),
+    _w("04_attention", "masked_softmax", "zeroes_after_softmax",
+       "multiplies the weights by the mask after the softmax, without renormalising", False, """
+        def masked_softmax(scores, mask):
+            return torch.softmax(scores, dim=-1) * mask.unsqueeze(1)
+        """),
+    _w("04_attention", "masked_softmax", "nan_for_empty_sentence", "fills with -inf but leaves the nan of an all-masked row", False, """
+        def masked_softmax(scores, mask):
+            return torch.softmax(scores.masked_fill(~mask.unsqueeze(1), float("-inf")), dim=-1)
+        """),
+    _w("04_attention", "masked_softmax", "fills_in_place", "masked_fill_ changes the caller's scores", False, """
+        def masked_softmax(scores, mask):
+            weights = torch.softmax(scores.masked_fill_(~mask.unsqueeze(1), float("-inf")), dim=-1)
+            return torch.nan_to_num(weights, nan=0.0)
+        """),
+    _w("04_attention", "masked_softmax", "softmax_over_queries", "normalises over the queries (dim 1) instead of the source positions", True, """
+        def masked_softmax(scores, mask):
+            weights = torch.softmax(scores.masked_fill(~mask.unsqueeze(1), float("-inf")), dim=1)
+            return torch.nan_to_num(weights, nan=0.0)
+        """),
+    # ---------------------------------------------------------------- 04_attention: context_vector
+    _w("04_attention", "context_vector", "ignores_weights", "averages the annotations uniformly", False, """
+        def context_vector(weights, annotations):
+            return annotations.mean(dim=1)
+        """),
+    _w("04_attention", "context_vector", "squeeze_drops_batch", "squeeze() without an axis: one sentence loses its batch axis", False, """
+        def context_vector(weights, annotations):
+            return (weights.unsqueeze(1) @ annotations).squeeze()
+        """),
+    _w("04_attention", "context_vector", "sums_over_features", "sums over the feature axis: (B, S) instead of (B, 2H)", True, """
+        def context_vector(weights, annotations):
+            return (weights.unsqueeze(-1) * annotations).sum(dim=-1)
+        """),
+]

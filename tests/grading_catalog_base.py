@@ -1,0 +1,33 @@
+"""The record of a typical wrong answer (see tests/grading_catalog.py).
+
+Each entry replaces ONE solution cell (the cell whose nbgrader grade_id is `task`) of an
+otherwise correct notebook. `tests/test_grading.py` proves that every entry loses its task's
+points while the other tasks keep theirs: in-process (fast), and through nbgrader's autograder
+(slow). `caught_by_visible` says whether the visible part of the test cell already fails; for
+every task at least one wrong answer must get past the visible checks, so that the hidden
+tests are what catch it.
+
+Add at least three entries when you add a task (CONTRIBUTING.md, "Adding a chapter").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from textwrap import dedent
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    assignment: str           # e.g. "01_rnn"
+    task: str                 # the grade_id of the solution cell it replaces
+    name: str                 # a short slug, unique within the task
+    mistake: str              # what is wrong, in words
+    caught_by_visible: bool   # does the visible part of the test already fail?
+    code: str                 # the whole replacement cell
+
+    @property
+    def id(self) -> str:
+        return f"{self.assignment}-{self.task}-{self.name}"
+
+
+def _w(assignment, task, name, mistake, caught_by_visible, code) -> WrongAnswer:
+    return WrongAnswer(assignment, task, name, mistake, caught_by_visible, dedent(code).strip("\n"))
