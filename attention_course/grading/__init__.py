@@ -17,13 +17,23 @@ The package, one job a module:
 | `sandbox.py` | bubblewrap, resource limits, the watchdog |
 | `runner.py` | the only code next to the student's: runs cells, records `check(...)` values |
 | `checks.py` | the verdict: recorded values against the solution's, outside the student's process |
-| `autograde.py` | one submission (`grade_submission`, also for a cluster), and a class in parallel |
+| `autograding.py` | one submission (`grade_submission`, also for a cluster), and a class in parallel |
 | `reports.py` | report.csv, grades.csv and the gradebook, written by one process |
 | `feedback.py` | HTML feedback without hidden tests |
 | `cli.py` | the command line |
 """
 from .config import GradingError, find_root, load_config
+from .feedback import HideHiddenTests, feedback
 from .notebooks import check_notebook, strip_hidden_tests
 from .release import release
+from .reports import export_grades, read_report
 
-__all__ = ["GradingError", "find_root", "load_config", "check_notebook", "strip_hidden_tests", "release"]
+
+def autograde(*args, **kwargs):
+    """See `autograding.autograde` (imported on first use)."""
+    from .autograding import autograde as run
+    return run(*args, **kwargs)
+
+
+__all__ = ["GradingError", "find_root", "load_config", "check_notebook", "strip_hidden_tests", "release",
+           "autograde", "feedback", "export_grades", "read_report", "HideHiddenTests"]

@@ -46,7 +46,7 @@ def main(argv: Optional[list] = None) -> int:
             for path in release(root, args.assignment or None):
                 print(f"wrote {path.relative_to(root)}")
         elif args.command == "autograde":
-            from .autograde import autograde
+            from .autograding import autograde
             reports = autograde(args.root, args.assignment, args.student, timeout=args.timeout,
                                 workers=args.workers, unsafe_no_sandbox=args.unsafe_no_sandbox,
                                 progress=not args.quiet)
