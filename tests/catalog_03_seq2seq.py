@@ -45,6 +45,15 @@ WRONG_ANSWERS = [
                 tgt_out[b, : len(y)] = torch.tensor(list(y))
             return tgt_in, tgt_out
         """),
+    _w("03_seq2seq", "decoder_io", "empty_sentence_float",
+       "builds rows with torch.tensor(y): an empty sentence's torch.tensor([]) is float, and so becomes the padded batch", False, """
+        def decoder_io(targets):
+            rows_in = [torch.cat([torch.tensor([BOS]), torch.tensor(y)]) for y in targets]
+            rows_out = [torch.cat([torch.tensor(y), torch.tensor([EOS])]) for y in targets]
+            tgt_in = torch.nn.utils.rnn.pad_sequence(rows_in, batch_first=True, padding_value=PAD)
+            tgt_out = torch.nn.utils.rnn.pad_sequence(rows_out, batch_first=True, padding_value=PAD)
+            return tgt_in, tgt_out
+        """),
     # ---------------------------------------------------------------- 03_seq2seq: masked_cross_entropy
     _w("03_seq2seq", "masked_cross_entropy", "divides_by_all_positions",
        "zeroes the loss at PAD positions but divides by B * T instead of the number of real tokens", False, """
@@ -74,6 +83,22 @@ WRONG_ANSWERS = [
             log_probs = torch.log_softmax(logits, dim=-1)
             nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
             return nll[tgt_out != PAD].sum()
+        """),
+    _w("03_seq2seq", "masked_cross_entropy", "zeroes_padding_in_place",
+       "sets the caller's logits at PAD positions to 0 in place (fails on logits that require grad)", False, """
+        def masked_cross_entropy(logits, tgt_out):
+            real = tgt_out != PAD
+            logits[~real] = 0.0
+            log_probs = torch.log_softmax(logits, dim=-1)
+            nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
+            return (nll * real).sum() / real.sum()
+        """),
+    _w("03_seq2seq", "masked_cross_entropy", "returns_float64", "computes (and returns) the loss in float64 for float32 logits", True, """
+        def masked_cross_entropy(logits, tgt_out):
+            log_probs = torch.log_softmax(logits.double(), dim=-1)
+            nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
+            real = tgt_out != PAD
+            return nll[real].sum() / real.sum()
         """),
     # ---------------------------------------------------------------- 03_seq2seq: greedy_decode
     _w("03_seq2seq", "greedy_decode", "keeps_tokens_after_eos",
@@ -153,6 +178,41 @@ WRONG_ANSWERS = [
             rows = torch.stack(produced, dim=1).tolist()
             return [row[: row.index(EOS)] if EOS in row else row for row in rows]
         """),
+    _w("03_seq2seq", "greedy_decode", "feeds_pad_after_eos",
+       "feeds PAD to a sentence that has produced EOS instead of its own prediction", False, """
+        def greedy_decode(step, state, max_len):
+            B = state.shape[0]
+            y = torch.full((B,), BOS, dtype=torch.long)
+            done = torch.zeros(B, dtype=torch.bool)
+            produced = []
+            for _ in range(max_len):
+                logits, state = step(y, state)
+                y = logits.argmax(dim=-1)
+                produced.append(y)
+                done |= y == EOS
+                if done.all():
+                    break
+                y = y.masked_fill(done, PAD)
+            rows = torch.stack(produced, dim=1).tolist()
+            return [row[: row.index(EOS)] if EOS in row else row for row in rows]
+        """),
+    _w("03_seq2seq", "greedy_decode", "squeezes_tokens",
+       "squeeze() on the (B, steps) tokens: a batch of one sentence, or a single step, loses an axis", False, """
+        def greedy_decode(step, state, max_len):
+            B = state.shape[0]
+            y = torch.full((B,), BOS, dtype=torch.long)
+            done = torch.zeros(B, dtype=torch.bool)
+            produced = []
+            for _ in range(max_len):
+                logits, state = step(y, state)
+                y = logits.argmax(dim=-1)
+                produced.append(y)
+                done |= y == EOS
+                if done.all():
+                    break
+            rows = torch.stack(produced, dim=1).squeeze().tolist()
+            return [row[: row.index(EOS)] if EOS in row else row for row in rows]
+        """),
     # ---------------------------------------------------------------- 03_seq2seq: beam_step
     _w("03_seq2seq", "beam_step", "best_token_per_hypothesis",
        "extends every hypothesis with its own best token, instead of ranking all K·V extensions", False, """
@@ -181,6 +241,19 @@ WRONG_ANSWERS = [
             new_scores, flat = (scores.unsqueeze(-1) + logp).reshape(B, K * V).topk(K, dim=-1)
             return new_scores, flat // K, flat % K
         """),
+    _w("03_seq2seq", "beam_step", "adds_in_place", "adds the scores to the caller's logp in place (logp += ...)", False, """
+        def beam_step(scores, logp):
+            B, K, V = logp.shape
+            logp += scores.unsqueeze(-1)
+            new_scores, flat = logp.reshape(B, K * V).topk(K, dim=-1)
+            return new_scores, flat // V, flat % V
+        """),
+    _w("03_seq2seq", "beam_step", "int32_indices", "returns parent and token as torch.int32 instead of torch.long", False, """
+        def beam_step(scores, logp):
+            B, K, V = logp.shape
+            new_scores, flat = (scores.unsqueeze(-1) + logp).reshape(B, K * V).topk(K, dim=-1)
+            return new_scores, (flat // V).int(), (flat % V).int()
+        """),
     # ---------------------------------------------------------------- 03_seq2seq: best_hypothesis
     _w("03_seq2seq", "best_hypothesis", "length_without_eos", "takes |Y| = len(ids), forgetting the EOS", False, """
         def best_hypothesis(finished, alpha):
@@ -197,5 +270,10 @@ WRONG_ANSWERS = [
     _w("03_seq2seq", "best_hypothesis", "multiplies_by_penalty", "multiplies the log-probability by lp(Y) instead of dividing", True, """
         def best_hypothesis(finished, alpha):
             return max(finished, key=lambda h: h[0] * ((5 + len(h[1]) + 1) / 6) ** alpha)[1]
+        """),
+    _w("03_seq2seq", "best_hypothesis", "sorts_in_place", "sorts the caller's list of finished hypotheses in place", False, """
+        def best_hypothesis(finished, alpha):
+            finished.sort(key=lambda h: h[0] / ((5 + len(h[1]) + 1) / 6) ** alpha, reverse=True)
+            return finished[0][1]
         """),
 ]

@@ -38,6 +38,28 @@ WRONG_ANSWERS = [
             backward = backward_outputs[torch.arange(B).unsqueeze(1), t]
             return torch.cat([forward_outputs, backward], dim=1)
         """),
+    _w("04_attention", "bidirectional_annotations", "zeroes_padding_in_place",
+       "zeroes the padded forward outputs in place (masked_fill_ on the caller's tensor)", False, """
+        def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
+            B, S, _ = forward_outputs.shape
+            j = torch.arange(S).expand(B, S)
+            L = lengths.unsqueeze(1)
+            real = j < L
+            forward_outputs.masked_fill_(~real.unsqueeze(-1), 0.0)
+            t = torch.where(real, L - 1 - j, j)
+            backward = backward_outputs[torch.arange(B).unsqueeze(1), t].masked_fill(~real.unsqueeze(-1), 0.0)
+            return torch.cat([forward_outputs, backward], dim=-1)
+        """),
+    _w("04_attention", "bidirectional_annotations", "float32_buffer",
+       "fills a torch.zeros(B, S, 2H) buffer: float32 whatever the dtype of the outputs", False, """
+        def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
+            B, S, H = forward_outputs.shape
+            annotations = torch.zeros(B, S, 2 * H)
+            for b, n in enumerate(lengths.tolist()):
+                annotations[b, :n, :H] = forward_outputs[b, :n]
+                annotations[b, :n, H:] = backward_outputs[b, :n].flip(0)
+            return annotations
+        """),
     # ---------------------------------------------------------------- 04_attention: additive_scores
     _w("04_attention", "additive_scores", "state_outside_tanh",
        "v_a^T tanh(U_a h_j) + v_a^T W_a s: the state shifts all scores of a sentence equally", False, """
@@ -58,6 +80,13 @@ WRONG_ANSWERS = [
         def additive_scores(s_prev, annotations, W_a, U_a, v_a):
             return torch.tanh(s_prev @ W_a.T + annotations @ U_a.T) @ v_a
         """),
+    _w("04_attention", "additive_scores", "python_floats_loop",
+       "computes each score as a Python float and rebuilds a tensor: float32 always, and no gradient", False, """
+        def additive_scores(s_prev, annotations, W_a, U_a, v_a):
+            B, S, _ = annotations.shape
+            return torch.tensor([[float(v_a @ torch.tanh(W_a @ s_prev[b] + U_a @ annotations[b, j])) for j in range(S)]
+                                 for b in range(B)])
+        """),
     # ---------------------------------------------------------------- 04_attention: luong_scores
     _w("04_attention", "luong_scores", "general_transposed", "computes h_j^T W_a s instead of s^T W_a h_j", False, """
         def luong_scores(s, annotations, kind, W_a=None):
@@ -77,6 +106,11 @@ WRONG_ANSWERS = [
         def luong_scores(s, annotations, kind, W_a=None):
             query = s if kind == "dot" else s @ W_a
             return torch.softmax((annotations @ query.unsqueeze(-1)).squeeze(-1), dim=-1)
+        """),
+    _w("04_attention", "luong_scores", "squeeze_all", "squeeze() without an axis: one sentence, or one position, loses its axis", False, """
+        def luong_scores(s, annotations, kind, W_a=None):
+            query = s if kind == "dot" else s @ W_a
+            return (annotations @ query.unsqueeze(-1)).squeeze()
         """),
     # ---------------------------------------------------------------- 04_attention: masked_softmax
     _w("04_attention", "masked_softmax", "fills_with_zero", "fills masked scores with 0 instead of -inf: padding keeps weight", False, """
@@ -102,6 +136,12 @@ WRONG_ANSWERS = [
             weights = torch.softmax(scores.masked_fill(~mask.unsqueeze(1), float("-inf")), dim=1)
             return torch.nan_to_num(weights, nan=0.0)
         """),
+    _w("04_attention", "masked_softmax", "pushes_down_by_1000",
+       "subtracts 1000 from the masked scores instead of filling -inf, then zeroes their weights: a masked +1000 still takes weight", False, """
+        def masked_softmax(scores, mask):
+            keep = mask.unsqueeze(1)
+            return torch.softmax(scores - 1000.0 * ~keep, dim=-1) * keep
+        """),
     # ---------------------------------------------------------------- 04_attention: context_vector
     _w("04_attention", "context_vector", "ignores_weights", "averages the annotations uniformly", False, """
         def context_vector(weights, annotations):
@@ -114,5 +154,10 @@ WRONG_ANSWERS = [
     _w("04_attention", "context_vector", "sums_over_features", "sums over the feature axis: (B, S) instead of (B, 2H)", True, """
         def context_vector(weights, annotations):
             return (weights.unsqueeze(-1) * annotations).sum(dim=-1)
+        """),
+    _w("04_attention", "context_vector", "softmax_of_weights", "applies a softmax to the weights again before averaging", False, """
+        def context_vector(weights, annotations):
+            weights = torch.softmax(weights, dim=-1)
+            return (weights.unsqueeze(1) @ annotations).squeeze(1)
         """),
 ]
