@@ -24,6 +24,30 @@ WRONG_ANSWERS = [
             c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             return torch.sigmoid(o) * torch.tanh(c), c_new
         """),
+    _w("02_lstm_gru", "lstm_cell_step", "hand_written_sigmoid",
+       "sigmoid written as exp(a) / (1 + exp(a)): nan when the gates saturate", False, """
+        def lstm_cell_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+            h, c = state
+            a_i, a_f, a_g, a_o = (x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=1)
+            sigmoid = lambda a: torch.exp(a) / (1 + torch.exp(a))
+            c = sigmoid(a_f) * c + sigmoid(a_i) * torch.tanh(a_g)
+            return sigmoid(a_o) * torch.tanh(c), c
+        """),
+    _w("02_lstm_gru", "lstm_cell_step", "updates_c_in_place", "c.mul_(f).add_(i * g): overwrites the caller's cell state", True, """
+        def lstm_cell_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+            h, c = state
+            a_i, a_f, a_g, a_o = (x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=1)
+            c.mul_(torch.sigmoid(a_f)).add_(torch.sigmoid(a_i) * torch.tanh(a_g))
+            return torch.sigmoid(a_o) * torch.tanh(c), c
+        """),
+    _w("02_lstm_gru", "lstm_cell_step", "casts_to_float32", "casts the inputs to float32: float64 inputs give float32 states", False, """
+        def lstm_cell_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+            h, c = (s.float() for s in state)
+            gates = x.float() @ weight_ih.float().T + bias_ih.float() + h @ weight_hh.float().T + bias_hh.float()
+            a_i, a_f, a_g, a_o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(a_f) * c + torch.sigmoid(a_i) * torch.tanh(a_g)
+            return torch.sigmoid(a_o) * torch.tanh(c), c
+        """),
     # ---------------------------------------------------------------- 02_lstm_gru: gru_cell_step
     _w("02_lstm_gru", "gru_cell_step", "z_swapped", "h = z * n + (1 - z) * h: z and 1 - z swapped", False, """
         def gru_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
@@ -51,6 +75,32 @@ WRONG_ANSWERS = [
             n = torch.tanh(x_n + r * h_n)
             return (1 - z) * n + z * h
         """),
+    _w("02_lstm_gru", "gru_cell_step", "hand_written_tanh",
+       "tanh written as (exp(2a) - 1) / (exp(2a) + 1): nan when the gates saturate", False, """
+        def gru_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+            x_r, x_z, x_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=1)
+            h_r, h_z, h_n = (h @ weight_hh.T + bias_hh).chunk(3, dim=1)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            a = x_n + r * h_n
+            n = (torch.exp(2 * a) - 1) / (torch.exp(2 * a) + 1)
+            return (1 - z) * n + z * h
+        """),
+    _w("02_lstm_gru", "gru_cell_step", "updates_h_in_place", "h.mul_(z).add_((1 - z) * n): overwrites the caller's state", True, """
+        def gru_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+            x_r, x_z, x_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=1)
+            h_r, h_z, h_n = (h @ weight_hh.T + bias_hh).chunk(3, dim=1)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            n = torch.tanh(x_n + r * h_n)
+            return h.mul_(z).add_((1 - z) * n)
+        """),
+    _w("02_lstm_gru", "gru_cell_step", "squeezes_batch", "squeezes the result: a batch of one gives shape (H,), not (1, H)", False, """
+        def gru_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+            x_r, x_z, x_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=1)
+            h_r, h_z, h_n = (h @ weight_hh.T + bias_hh).chunk(3, dim=1)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            n = torch.tanh(x_n + r * h_n)
+            return ((1 - z) * n + z * h).squeeze()
+        """),
     # ---------------------------------------------------------------- 02_lstm_gru: reverse_padded
     _w("02_lstm_gru", "reverse_padded", "ignores_lengths", "flips the whole time axis, padding included", False, """
         def reverse_padded(X, lengths):
@@ -70,6 +120,27 @@ WRONG_ANSWERS = [
             L = lengths.unsqueeze(1)
             source = torch.where(t < L, L - t, t)
             return X[torch.arange(B).unsqueeze(1), source]
+        """),
+    _w("02_lstm_gru", "reverse_padded", "reverses_in_place", "reverses X in place and returns it", True, """
+        def reverse_padded(X, lengths):
+            for b, n in enumerate(lengths.tolist()):
+                X[b, :n] = X[b, :n].flip(0)
+            return X
+        """),
+    _w("02_lstm_gru", "reverse_padded", "float_buffer", "fills a torch.empty(X.shape) buffer: token ids come back as floats", False, """
+        def reverse_padded(X, lengths):
+            out = torch.empty(X.shape)
+            for b, n in enumerate(lengths.tolist()):
+                out[b, :n] = X[b, :n].flip(0)
+                out[b, n:] = X[b, n:]
+            return out
+        """),
+    _w("02_lstm_gru", "reverse_padded", "squeezed_lengths", "lengths.squeeze().tolist(): fails for a batch of one", False, """
+        def reverse_padded(X, lengths):
+            out = X.clone()
+            for b, n in enumerate(lengths.squeeze().tolist()):
+                out[b, :n] = X[b, :n].flip(0)
+            return out
         """),
     # ---------------------------------------------------------------- 02_lstm_gru: init_forget_bias
     _w("02_lstm_gru", "init_forget_bias", "sets_both_biases",
@@ -97,6 +168,26 @@ WRONG_ANSWERS = [
             with torch.no_grad():
                 lstm.bias_ih_l0[H:2 * H] = value
                 lstm.bias_hh_l0[H:2 * H] = 0.0
+            return lstm
+        """),
+    _w("02_lstm_gru", "init_forget_bias", "replaces_parameters",
+       "builds new Parameter objects instead of changing the module's parameters in place", False, """
+        def init_forget_bias(lstm, value=1.0):
+            for name, param in list(lstm.named_parameters()):
+                if name.startswith("bias_"):
+                    new = param.detach().clone()
+                    H = new.shape[0] // 4
+                    new[H:2 * H] = value if name.startswith("bias_ih") else 0.0
+                    setattr(lstm, name, torch.nn.Parameter(new))
+            return lstm
+        """),
+    _w("02_lstm_gru", "init_forget_bias", "ignores_value", "always sets the forget bias to 1, whatever value is", False, """
+        def init_forget_bias(lstm, value=1.0):
+            with torch.no_grad():
+                for name, param in lstm.named_parameters():
+                    if name.startswith("bias_"):
+                        H = param.shape[0] // 4
+                        param[H:2 * H] = 1.0 if name.startswith("bias_ih") else 0.0
             return lstm
         """),
 ]
