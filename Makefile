@@ -12,7 +12,7 @@ JB_FLAGS := --builder html -n -W --keep-going
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help setup book serve test test-fast export check-export release autograde feedback grades \
-        execute bench data lock clean train-ch3 train-ch4 public
+        execute bench bench-grading data lock clean train-ch3 train-ch4 public
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -61,11 +61,14 @@ bench: $(STAMP)  ## time each chapter's top-to-bottom execution into benchmarks/
 release: $(STAMP)  ## regenerate the student notebooks in exercises/ from solutions/ with nbgrader
 	$(PY) -m attention_course.grading release
 
-autograde: $(STAMP)  ## grade submitted/<student>/<assignment>/ (ASSIGNMENT=01_rnn to limit)
-	$(PY) -m attention_course.grading autograde $(ASSIGNMENT)
+autograde: $(STAMP)  ## grade submitted/<student>/<assignment>/ in sandboxes (ASSIGNMENT=01_rnn, WORKERS=N)
+	$(PY) -m attention_course.grading autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS))
 
 feedback: $(STAMP)  ## write HTML feedback for the autograded submissions into feedback/
 	$(PY) -m attention_course.grading feedback $(ASSIGNMENT)
+
+bench-grading: $(STAMP)  ## grading throughput at 1 and 2 workers into benchmarks/grading.md (STUDENTS=200)
+	$(PY) benchmarks/bench_grading.py --students $(or $(STUDENTS),200)
 
 grades: $(STAMP)  ## export all scores to grades.csv
 	$(PY) -m attention_course.grading grades

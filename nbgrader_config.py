@@ -4,7 +4,7 @@ Graded exercises are written once, with their solutions and hidden tests, in
 `solutions/<id>/<id>.ipynb` (nbgrader's *source*); `make release` generates the student
 versions in `exercises/<id>/<id>.ipynb` (nbgrader's *release*). Students' work goes to
 `submitted/<student>/<id>/<id>.ipynb`; `make autograde`, `make feedback` and `make grades`
-grade it through `attention_course.grading`, which reads this file.
+grade it through `attention_course.grading` (sandboxed, in parallel), which reads this file.
 """
 import os
 
@@ -19,23 +19,27 @@ c.CourseDirectory.release_directory = "exercises"
 # --- the graded assignments: one per chapter, in course order ------------------------------
 c.Course.assignments = ["01_rnn", "02_lstm_gru", "03_seq2seq", "04_attention"]
 
-# --- autograding -----------------------------------------------------------------------------
-# Every cell of an exercise runs in well under a second; the first one imports torch. A cell
-# still running after this many seconds (an infinite loop) is interrupted, recorded as timed
-# out, and the rest of the notebook is graded. Override with $ATTENTION_COURSE_CELL_TIMEOUT
-# or `python -m attention_course.grading autograde --timeout SECONDS`.
-c.Execute.timeout = int(os.environ.get("ATTENTION_COURSE_CELL_TIMEOUT", "60"))
-c.Execute.interrupt_on_timeout = True
-# Quiet kernels: without this every kernel prints a warning about its local TCP transport.
-c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
-# A deleted test cell is put back (with its hidden tests) and run, so deleting a test cannot
-# earn its points. An edited test cell is always replaced by the original (cells are locked).
-c.OverwriteCells.add_missing_cells = True
+# --- autograding (python -m attention_course.grading autograde; make autograde) ----------------
+# Every submission runs in its own bubblewrap sandbox (attention_course/grading/sandbox.py): a
+# read-only view of the Python environment, a throwaway home, no network, no view of this
+# folder, and these limits. Hidden tests only record values with check(...); the grader compares
+# them with the solution's outside the sandbox. Without bubblewrap, grading refuses to run
+# unless unsafe_no_sandbox is set (or --unsafe-no-sandbox is passed): only for trusted code.
+c.Sandbox.cell_timeout = float(os.environ.get("ATTENTION_COURSE_CELL_TIMEOUT", "60"))  # s per cell and per test
+c.Sandbox.startup_timeout = 120     # s for Python to start in a sandbox (a loaded machine is slow)
+c.Sandbox.memory_mb = 4096          # address space per process
+c.Sandbox.cpu_seconds = 600         # CPU time per process
+c.Sandbox.processes = 64            # processes and threads per sandbox
+c.Sandbox.file_size_mb = 64         # largest file a submission may write
+c.Sandbox.tmp_size_mb = 256         # its private /tmp and home
+c.Sandbox.workers = 0               # submissions graded at once; 0 = one per CPU core
+c.Sandbox.unsafe_no_sandbox = False
 
 # --- feedback --------------------------------------------------------------------------------
-# nbgrader's feedback shows the autograded notebook, in which the hidden tests were restored.
-# HideHiddenTests removes them from the test cells and cuts test-cell tracebacks down to the
-# student's own frames and the error line, so the feedback never shows hidden test code.
+# nbgrader's feedback renders the autograded notebook that attention_course.grading writes:
+# the student's cells with what they printed before any hidden test ran, and each original test
+# cell with the grader's verdict. HideHiddenTests removes the hidden-test regions from the test
+# cells (and any output that is not the verdict), so the feedback never shows hidden test code.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "attention_course.grading.HideHiddenTests",

@@ -1,7 +1,7 @@
 """The record of a typical wrong answer (see tests/grading_catalog.py).
 
 Each entry replaces ONE solution cell (the cell whose nbgrader grade_id is `task`) of an
-otherwise correct notebook. `tests/test_grading.py` proves that every entry loses its task's
+otherwise correct notebook. `tests/test_grading_catalog.py` and `tests/test_grading.py` prove that every entry loses its task's
 points while the other tasks keep theirs: in-process (fast), and through nbgrader's autograder
 (slow). `caught_by_visible` says whether the visible part of the test cell already fails; for
 every task at least one wrong answer must get past the visible checks, so that the hidden

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from attention_course import grading
+from attention_course.grading.config import course_assignments
 
 ROOT = Path(__file__).resolve().parents[1]
 HINT = "exercises/ is out of date with solutions/: run `make release` and commit exercises/"
@@ -33,7 +34,7 @@ def fresh_release(tmp_path_factory) -> Path:
 
 def test_every_declared_assignment_is_released():
     config = grading.load_config(ROOT)
-    for name in grading.course_assignments(config):
+    for name in course_assignments(config):
         assert (ROOT / "solutions" / name / f"{name}.ipynb").is_file(), f"no solutions/{name}/{name}.ipynb"
         assert (ROOT / "exercises" / name / f"{name}.ipynb").is_file(), HINT
 

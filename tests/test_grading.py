@@ -1,253 +1,156 @@
-"""The graded exercises and their nbgrader pipeline, tested for real.
+"""The grader (`attention_course.grading`): its pieces fast, and the real exercises for real.
 
-Fast tests (no kernel) check the shape of the exercises, the wrong-answer catalog (each entry is
-run in-process against the full and the visible tests) and the helpers of
-`attention_course.grading`. Slow tests copy the course into temporary course directories (their
-own gradebook; the repository's is never touched), release it with nbgrader, submit many
-students at once (the solutions, the untouched release, every catalog entry, and broken
-submissions), run `python -m attention_course.grading autograde / feedback / grades` there, and
-check scores, reasons, feedback and the CSV export. Each assignment gets its own course
-directory so that the autograde runs can go side by side.
+Fast tests check the comparison (`checks`), the fair execution plan (`notebooks.make_plan`),
+notebook validation, the feedback filter and the command line's errors. Slow tests release the
+four exercises into a temporary course (the repository's gradebook is never touched), submit
+the solutions, the untouched releases, every catalogued wrong answer and broken notebooks, run
+`python -m attention_course.grading autograde / feedback / grades` there — every submission in
+its own bubblewrap sandbox — and check scores, statuses, reasons, feedback and both CSVs. One
+more grades honest submissions while CPU burners load the machine. The hostile submissions
+are in tests/test_grading_adversarial.py.
 """
 from __future__ import annotations
 
-import ast
+import base64
 import csv
 import html
-import json
 import re
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from attention_course import grading
-from grading_catalog import WRONG_ANSWERS, WrongAnswer
+from attention_course.grading import checks, sandbox
+from attention_course.grading.notebooks import Source, hidden_region, make_plan, strip_hidden_tests
+from attention_course.grading.runner import encode, make_check
+from grading_catalog import ASSIGNMENTS, WRONG_ANSWERS
+from test_grading_catalog import cell_by_id, source_notebook, student_notebook, tasks_of
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ["01_rnn", "02_lstm_gru", "03_seq2seq", "04_attention"]
-TEST_TIMEOUT = 20          # seconds per cell in the graded runs: the infinite loop waits this long, and
-                          # importing torch in the first cell stays well below it on a busy machine
+TEST_TIMEOUT = 20          # seconds per cell in the graded runs
 
 
 # ============================================================================================
-# Reading the exercises
+# Fast: the pieces
 # ============================================================================================
 
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+def _record(value, name="v", message="f: wrong", atol=1e-5, rtol=1e-5):
+    records = []
+    make_check(records)(name, value, message, atol=atol, rtol=rtol)
+    return records[0]
 
 
-def source_notebook(assignment: str):
-    return nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+def test_compare_dtype_shape_values():
+    import torch
+    ref = _record(torch.tensor([1.0, 2.0]))["value"]
+    assert checks.compare(ref, encode(torch.tensor([1.0, 2.0 + 1e-7])), 1e-5, 1e-5) is None
+    assert checks.compare(ref, encode(torch.tensor([1.0, 2.0], dtype=torch.float64)), 1e-5, 1e-5) == \
+        "expected dtype torch.float32, got torch.float64"
+    assert checks.compare(ref, encode(torch.tensor([[1.0, 2.0]])), 1e-5, 1e-5) == "expected shape (2,), got (1, 2)"
+    assert checks.compare(ref, encode(torch.tensor([1.0, 2.1])), 1e-5, 1e-5) == "wrong values"
+    assert checks.compare(ref, encode(torch.tensor([1.0, float("nan")])), 1e-5, 1e-5).startswith("NaN")
+    nan = encode(torch.tensor([float("nan")]))
+    assert checks.compare(nan, encode(torch.tensor([float("nan")])), 1e-5, 1e-5) is None
+    ints = encode(torch.tensor([3, 4]))
+    assert checks.compare(ints, encode(torch.tensor([3, 5])), 1e9, 1e9) == "wrong values"     # ints exactly
+    assert checks.compare(encode(True), encode(1), 0, 0) is not None                            # a bool is not an int
+    assert checks.compare(encode((1, "a", None)), encode((1, "a", None)), 0, 0) is None
+    assert checks.compare(encode([1.0, 2.0]), encode([1.0]), 0, 0) == "expected a list of 2 items"
+    assert checks.compare(encode({"a": 1.0}), encode({"a": 1.5}), 0.1, 0) == "['a']: wrong value"
 
 
-def release_notebook(assignment: str):
-    return nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+def test_judge_uses_the_references_tolerance_and_message():
+    import torch
+    reference = [_record(torch.ones(3), "a", "f: first", atol=0, rtol=0), _record(torch.zeros(2), "b", "f: second")]
+    good = [_record(torch.ones(3), "a", "forged", atol=1e9), _record(torch.zeros(2), "b")]
+    assert checks.judge(reference, good) is None
+    forged = [_record(torch.ones(3) * 1.001, "a", "f: anything", atol=1e9, rtol=1e9), good[1]]
+    assert checks.judge(reference, forged) == ("f: first", "wrong values")
+    assert checks.judge(reference, good[:1]) == ("f: second", "this check was not reached")
+    twice = good + [_record(torch.ones(2), "b")]            # every record of a name must match
+    assert checks.judge(reference, twice) == ("f: second", "wrong values")
 
 
-def tasks_of(nb) -> dict:
-    """task -> points, in notebook order (a task is a solution cell with a test cell test_<task>)."""
-    return {_nbgrader(c)["grade_id"][len("test_"):]: _nbgrader(c)["points"]
-            for c in nb.cells if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")}
+def test_forged_records_do_not_crash_the_comparison():
+    import torch
+    reference = [_record(torch.ones(2), "a")]
+    for junk in [None, 3, "x", {"name": 5}, {"name": "a", "value": None},
+                 {"name": "a", "value": {"kind": "array", "dtype": "torch.float32", "shape": [10**9], "data": "AAAA"}},
+                 {"name": "a", "value": {"kind": "array", "dtype": "object", "shape": [1], "data": "AAAA"}},
+                 {"name": "a", "value": {"kind": "array", "dtype": "torch.float32", "shape": [2], "data": "!!"}},
+                 {"name": "a", "value": {"kind": "list", "items": [[[]]] * 3}}]:
+        assert checks.judge(reference, [junk]) is not None
 
 
-def cell_by_id(nb, grade_id):
-    return next(c for c in nb.cells if _nbgrader(c).get("grade_id") == grade_id)
+def test_encode_looks_under_tensor_subclasses():
+    import torch
+
+    class Liar(torch.Tensor):
+        def numpy(self):
+            return np.ones(2, dtype=np.float32)
+
+    value = encode(torch.zeros(2).as_subclass(Liar))
+    assert np.array_equal(checks.decode_array(value), np.zeros(2, dtype=np.float32))
+    assert encode(object())["kind"] == "unsupported"
 
 
-def without_solution_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n")
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
-def student_notebook(assignment: str, replace: dict | None = None):
-    """The released notebook filled in with correct answers, except the cells in `replace`."""
-    nb, source = release_notebook(assignment), source_notebook(assignment)
-    for task in tasks_of(source):
-        cell_by_id(nb, task).source = without_solution_markers(cell_by_id(source, task).source)
-    for task, code in (replace or {}).items():
-        cell_by_id(nb, task).source = code
+def _probe(cells):
+    nb = nbformat.v4.new_notebook(cells=cells)
     return nb
 
 
-def hidden_region(source: str) -> str:
-    match = re.search(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", source, re.S)
-    return match.group(1) if match else ""
+def _graded(kind, source, grade_id, **flags):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "schema_version": 3, **flags}
+    return cell
 
 
-def distinctive_hidden_lines(assignment: str) -> list[str]:
-    """Lines of hidden tests that appear nowhere in the student's release: must never leak."""
-    shown = [c.source for c in release_notebook(assignment).cells]          # what students see
-    shown += [grading.strip_hidden_tests(c.source, placeholder=None) for c in source_notebook(assignment).cells]
-    shown += [w.code for w in WRONG_ANSWERS]                                    # what feedback may quote
-    release_lines = {line.strip() for text in shown for line in text.splitlines()}
-    lines = []
-    for cell in source_notebook(assignment).cells:
-        for line in hidden_region(cell.source).splitlines():
-            line = line.strip()
-            if len(line) >= 12 and line not in release_lines and not line.startswith("#"):
-                lines.append(line)
-    return lines
+def test_plan_is_fair_to_edited_notebooks():
+    source_nb = _probe([nbformat.v4.new_code_cell("import torch"),
+                        _graded("code", "def f():\n    return 1", "f", solution=True, grade=False, locked=False),
+                        _graded("code", '"""f"""\nassert f() == 1', "test_f", solution=False, grade=True, locked=True,
+                                points=1)])
+    release_nb = _probe([nbformat.v4.new_code_cell("import torch"),
+                         _graded("code", "def f():\n    raise NotImplementedError()", "f", solution=True, grade=False),
+                         _graded("code", '"""f"""\nassert f() == 1', "test_f", solution=False, grade=True, locked=True)])
+    source = Source.from_notebooks("p", source_nb, release_nb)
+    submitted = _probe([
+        _graded("code", '"""f"""\nassert True', "test_f", solution=False, grade=True),   # edited, moved up
+        nbformat.v4.new_code_cell("import torch"),
+        _graded("code", "def f():\n    return 1", "f", solution=True, grade=True),      # a stray grade flag
+        _graded("code", "def f():\n    raise NotImplementedError()", "f", solution=True), # a pasted stub copy
+        _graded("code", "x = 1", "test_mine", grade=True, solution=False),               # an extra grade cell
+    ])
+    plan = make_plan(submitted, source)
+    assert [c["source"] for c in plan.cells] == ["import torch", "def f():\n    return 1", "x = 1"]
+    assert [t["id"] for t in plan.tests] == ["test_f"] and "assert f() == 1" in plan.tests[0]["source"]
+    notes = " | ".join(plan.notes)
+    for phrase in ("appears 2 times", "cell 3 was graded", "was edited", "marked as a graded test cell"):
+        assert phrase in notes, notes
 
 
-def html_text(page: str) -> str:
-    """The visible text of an HTML page: tags (syntax highlighting included) removed, entities decoded."""
-    page = re.sub(r"(?is)<(style|script)\b.*?</\1>", "", page)
-    return html.unescape(re.sub(r"<[^>]+>", "", page))
-
-
-def squeeze(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
-# ============================================================================================
-# Running a notebook in-process (like a kernel, without one): fast checks of the catalog
-# ============================================================================================
-
-def run_in_process(nb, assignment: str, hidden: bool = True) -> dict:
-    """Execute the code cells in order in one namespace; task -> None (test passed) or the error.
-
-    Like nbgrader, every test cell is first replaced by the original from the source notebook
-    (hidden tests included), and a test cell fails when it raises or writes to stderr (here:
-    warns). `hidden=False` runs the test cells as a student sees them (hidden tests removed).
-    """
-    originals = {_nbgrader(c)["grade_id"]: c.source for c in source_notebook(assignment).cells
-                 if _nbgrader(c).get("grade")}
-    namespace = {"__name__": "__main__"}
-    results = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        meta = _nbgrader(cell)
-        is_test = bool(meta.get("grade")) and not meta.get("solution")
-        source = originals[meta["grade_id"]] if is_test else cell.source
-        if is_test and not hidden:
-            source = grading.strip_hidden_tests(source, placeholder=None)
-        error = None
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                exec(compile(source, f"<cell {meta.get('grade_id', '')}>", "exec"), namespace)
-            except Exception as exc:  # a failing test, as nbgrader would record it
-                error = f"{type(exc).__name__}: {exc}"
-        if error is None and caught:
-            error = f"warning: {caught[0].message}"
-        if is_test:
-            results[meta["grade_id"][len("test_"):]] = error
-    return results
-
-
-# ============================================================================================
-# Fast tests
-# ============================================================================================
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_exercise_structure(assignment):
-    nb = source_notebook(assignment)
-    tasks = tasks_of(nb)
-    assert len(tasks) >= 4, f"{assignment}: at least four graded tasks"
-    intro = nb.cells[0].source
-    for task, points in tasks.items():
-        solution, test = cell_by_id(nb, task), cell_by_id(nb, f"test_{task}")
-        assert _nbgrader(solution) == {"grade": False, "grade_id": task, "locked": False,
-                                       "schema_version": 3, "solution": True, "task": False}
-        assert "### BEGIN SOLUTION" in solution.source and "### END SOLUTION" in solution.source
-        assert f"def {task}(" in solution.source, f"the solution cell of {task} defines {task}()"
-        assert _nbgrader(test)["locked"] and 1 <= points <= 3, f"{task}: small task, locked test with 1-3 points"
-        first = test.source.splitlines()[0]
-        assert first.startswith('"""') and first.endswith('"""') and len(first) > 6, \
-            f"{task}: the test cell opens with a one-line docstring"
-        visible = grading.strip_hidden_tests(test.source, placeholder=None)
-        assert "assert " in visible, f"{task}: at least one visible assertion"
-        assert "assert " in hidden_region(test.source), f"{task}: value checks in the hidden tests"
-        assert f"`{task}`" in intro and f"| {points} |" in intro, f"{task}: listed with its points in the intro"
-    assert f"**{sum(tasks.values())}**" in intro, "the intro states the total"
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_hidden_assertions_explain_themselves(assignment):
-    # A failing hidden test shows the student only its message (the feedback hides the code),
-    # so every assertion there needs one, and it must name the function it checks.
-    for task in tasks_of(source_notebook(assignment)):
-        region = hidden_region(cell_by_id(source_notebook(assignment), f"test_{task}").source)
-        asserts = [node for node in ast.walk(ast.parse(textwrap.dedent(region))) if isinstance(node, ast.Assert)]
-        assert asserts, f"{task}: no hidden assertion"
-        for node in asserts:
-            assert node.msg is not None, f"{task}: hidden assertion on line {node.lineno} has no message"
-            assert task in ast.unparse(node.msg), f"{task}: hidden assertion message should name {task}"
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_release_hides_solutions_and_hidden_tests(assignment):
-    nb, source = release_notebook(assignment), source_notebook(assignment)
-    text = json.dumps(nb)
-    assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
-    for task in tasks_of(source):
-        assert "raise NotImplementedError()" in cell_by_id(nb, task).source
-        assert f"def {task}(" in cell_by_id(nb, task).source, f"{task}: the signature stays in the release"
-        assert cell_by_id(nb, f"test_{task}").source.strip() == \
-            grading.strip_hidden_tests(cell_by_id(source, f"test_{task}").source, placeholder=None).strip()
-    for line in distinctive_hidden_lines(assignment):
-        assert line not in text
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solutions_pass_and_release_fails_in_process(assignment):
-    passed = {t: None for t in tasks_of(source_notebook(assignment))}
-    assert run_in_process(source_notebook(assignment), assignment) == passed
-    assert run_in_process(student_notebook(assignment), assignment) == passed
-    for task, error in run_in_process(release_notebook(assignment), assignment).items():
-        assert error and error.startswith("NotImplementedError"), f"{task}: the release must fail"
-
-
-def test_catalog_covers_every_task():
-    for assignment in ASSIGNMENTS:
-        for task in tasks_of(source_notebook(assignment)):
-            entries = [w for w in WRONG_ANSWERS if w.assignment == assignment and w.task == task]
-            assert len(entries) >= 3, f"{assignment}/{task}: at least three wrong answers in the catalog"
-            assert any(not w.caught_by_visible for w in entries), \
-                f"{assignment}/{task}: some wrong answer must get past the visible test (the hidden tests catch it)"
-    ids = [w.id for w in WRONG_ANSWERS]
-    assert len(ids) == len(set(ids))
-    assert all(w.task in tasks_of(source_notebook(w.assignment)) for w in WRONG_ANSWERS)
-
-
-@pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=lambda w: w.id)
-def test_wrong_answer_in_process(wrong: WrongAnswer):
-    nb = student_notebook(wrong.assignment, {wrong.task: wrong.code})
-    full = run_in_process(nb, wrong.assignment)
-    assert full.pop(wrong.task) is not None, f"{wrong.id} ({wrong.mistake}) passes the tests"
-    assert all(error is None for error in full.values()), f"{wrong.id} breaks other tasks: {full}"
-    visible = run_in_process(nb, wrong.assignment, hidden=False)[wrong.task]
-    assert (visible is not None) == wrong.caught_by_visible, \
-        f"{wrong.id}: caught_by_visible is {wrong.caught_by_visible}, but the visible test gives {visible!r}"
-
-
-def test_strip_hidden_tests_and_feedback_traceback():
+def test_strip_hidden_tests():
     source = 'x = 1\nassert x\n    ### BEGIN HIDDEN TESTS\n    secret = 2\n    ### END HIDDEN TESTS\ny = 3'
-    assert grading.strip_hidden_tests(source) == "x = 1\nassert x\n    # (hidden tests: not shown)\ny = 3"
-    assert grading.strip_hidden_tests(source, placeholder=None) == "x = 1\nassert x\ny = 3"
+    assert strip_hidden_tests(source) == "x = 1\nassert x\n    # (hidden tests: not shown)\ny = 3"
+    assert strip_hidden_tests(source, placeholder=None) == "x = 1\nassert x\ny = 3"
 
-    test = nbformat.v4.new_code_cell(source, execution_count=3)
+
+def test_feedback_filter_keeps_only_the_verdict():
+    test = nbformat.v4.new_code_cell('"""t"""\nassert 1\n### BEGIN HIDDEN TESTS\nsecret = 2\n### END HIDDEN TESTS')
     test.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "test_f", "points": 1, "locked": True}
-    own = nbformat.v4.new_code_cell("def f(): raise ValueError('bad')", execution_count=2)
-    test.outputs = [nbformat.v4.new_output(
-        "error", ename="ValueError", evalue="bad",
-        traceback=["\x1b[0;31m----\x1b[0m ValueError  Traceback", "Cell \x1b[0;32mIn[3], line 4\x1b[0m\n---> 4 secret = f()",
-                   "Cell \x1b[0;32mIn[2], line 1\x1b[0m\n----> 1 def f(): raise ValueError('bad')", "ValueError: bad"])]
-    nb = nbformat.v4.new_notebook(cells=[own, test])
-    nb, _ = grading.HideHiddenTests().preprocess(nb, {})
-    assert "secret" not in nb.cells[1].source
-    assert nb.cells[1].outputs[0].traceback == [
-        "Cell \x1b[0;32mIn[2], line 1\x1b[0m\n----> 1 def f(): raise ValueError('bad')", "ValueError: bad"]
+    test.outputs = [nbformat.v4.new_output("stream", name="stdout", text="secret = 2\n"),
+                    nbformat.v4.new_output("error", ename="Failed", evalue="f: wrong", traceback=["Failed: f: wrong"]),
+                    nbformat.v4.new_output("error", ename="ValueError", evalue="secret", traceback=["secret"])]
+    nb, _ = grading.HideHiddenTests().preprocess(nbformat.v4.new_notebook(cells=[test]), {})
+    assert "secret" not in nb.cells[0].source
+    assert [o.get("ename") for o in nb.cells[0].outputs] == ["Failed"]
 
 
 def test_check_notebook(tmp_path):
@@ -259,11 +162,15 @@ def test_check_notebook(tmp_path):
     assert grading.check_notebook(broken).startswith("not a notebook: invalid JSON at line 3")
     (tmp_path / "list.ipynb").write_text("[1, 2]")
     assert grading.check_notebook(tmp_path / "list.ipynb") == "not a notebook: the JSON has no list of cells"
-    (tmp_path / "bad.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code"}], "metadata": {},
-                                                     "nbformat": 4, "nbformat_minor": 5}))
+    (tmp_path / "bad.ipynb").write_text('{"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4, '
+                                        '"nbformat_minor": 5}')
     assert grading.check_notebook(tmp_path / "bad.ipynb").startswith("not a valid notebook")
     (tmp_path / "binary.ipynb").write_bytes(b"\x89PNG\r\n\x1a\n\xff")
     assert grading.check_notebook(tmp_path / "binary.ipynb") == "not a notebook: the file is not UTF-8 text"
+    (tmp_path / "deep.ipynb").write_text("[" * 100_000)
+    assert grading.check_notebook(tmp_path / "deep.ipynb").startswith("not a notebook")
+    (tmp_path / "huge.ipynb").write_bytes(b" " * (21 * 2**20))
+    assert "larger than 20 MB" in grading.check_notebook(tmp_path / "huge.ipynb")
 
 
 def test_cli_explains_instructor_errors(tmp_path):
@@ -281,16 +188,21 @@ def test_cli_explains_instructor_errors(tmp_path):
         grading.feedback(tmp_path)
 
 
+def test_sandbox_limits_come_from_the_config(tmp_path):
+    from attention_course.grading.config import Sandbox
+    (tmp_path / "nbgrader_config.py").write_text(
+        (ROOT / "nbgrader_config.py").read_text() + "\nc.Sandbox.memory_mb = 1234\nc.Sandbox.workers = 3\n")
+    settings = Sandbox(config=grading.load_config(tmp_path))
+    assert settings.limits().memory_mb == 1234 and settings.workers == 3
+    assert Sandbox(config=grading.load_config(ROOT)).limits().processes == sandbox.Limits().processes
+
+
 # ============================================================================================
-# Slow tests: nbgrader for real
+# Slow: the four exercises, graded for real
 # ============================================================================================
 
 def _bad_submissions(assignment: str) -> dict:
-    """Students whose notebooks are broken the ways students break them: student -> (notebook, lost tasks).
-
-    The cases are split between the assignments so that their autograde runs, which go side by
-    side, take about as long; EXPECTED_BAD lists what each must record.
-    """
+    """student -> (notebook or raw text, tasks lost). Broken the ways students break notebooks."""
     catalog = {w.id: w for w in WRONG_ANSWERS}
     tasks = set(tasks_of(source_notebook(assignment)))
     bad = {}
@@ -298,7 +210,6 @@ def _bad_submissions(assignment: str) -> dict:
         bad["bad-syntax"] = (student_notebook(assignment, {"rnn_cell_step":
                              "def rnn_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):\n"
                              "    return torch.tanh(x @ weight_ih.T + bias_ih +)\n"}), {"rnn_cell_step"})
-        # An infinite loop; it sleeps rather than spins, to leave the CPU to the other run.
         bad["bad-loop"] = (student_notebook(assignment, {"clip_grad_norm":
                            "def clip_grad_norm(parameters, max_norm):\n    import time\n"
                            "    while True:\n        time.sleep(0.05)\n"}), {"clip_grad_norm"})
@@ -307,9 +218,9 @@ def _bad_submissions(assignment: str) -> dict:
         cell_by_id(nb, "test_rnn_cell_step").source = '"""rnn_cell_step: returns a tensor."""\nassert True\n'
         bad["bad-edited-test"] = (nb, {"rnn_cell_step"})
         text = nbformat.writes(student_notebook(assignment))
-        bad["bad-json"] = (text[: len(text) // 2], tasks)                     # a file cut in half
-        bad["bad-format"] = (json.dumps({"cells": [{"cell_type": "code", "source": 3}], "metadata": {},
-                                         "nbformat": 4, "nbformat_minor": 5}), tasks)
+        bad["bad-json"] = (text[: len(text) // 2], tasks)
+        bad["bad-format"] = ('{"cells": [{"cell_type": "code", "source": 3}], "metadata": {}, '
+                             '"nbformat": 4, "nbformat_minor": 5}', tasks)
     elif assignment == "02_lstm_gru":
         nb = student_notebook(assignment)
         nb.cells[1].source = "import nonexistent_module\n" + nb.cells[1].source
@@ -319,115 +230,105 @@ def _bad_submissions(assignment: str) -> dict:
         nb.cells.remove(cell_by_id(nb, "test_gru_cell_step"))
         bad["bad-deleted-test"] = (nb, {"gru_cell_step"})
         nb = student_notebook(assignment)
-        nb.cells[1].source = "import os\nos._exit(1)   # the kernel dies\n"
+        nb.cells[1].source = "import os\nos._exit(1)   # the process dies\n"
         bad["bad-crash"] = (nb, tasks)
     elif assignment == "03_seq2seq":
-        # Right value, but torch warns (torch.tensor of a tensor): the warning goes to stderr in
-        # the test cell that calls the function, and nbgrader gives no points to such a cell.
-        bad["bad-warning"] = (student_notebook(assignment, {"masked_cross_entropy":
-                              "def masked_cross_entropy(logits, tgt_out):\n"
-                              "    nll = -torch.log_softmax(logits, dim=-1).gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)\n"
-                              "    real = tgt_out != PAD\n"
-                              "    return nll[real].sum() / torch.tensor(real.sum(), dtype=torch.float)\n"}),
-                              {"masked_cross_entropy"})
+        # Right value, and torch warns (torch.tensor of a tensor): warnings never cost points.
+        bad["ok-warning"] = (student_notebook(assignment, {"masked_cross_entropy":
+                             "def masked_cross_entropy(logits, tgt_out):\n"
+                             "    nll = -torch.log_softmax(logits, dim=-1).gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)\n"
+                             "    real = tgt_out != PAD\n"
+                             "    return nll[real].sum() / torch.tensor(real.sum(), dtype=logits.dtype)\n"}), set())
     elif assignment == "04_attention":
-        # A scratch cell of the student's own (no nbgrader metadata) that fails: reported, no points lost.
         nb = student_notebook(assignment)
         scratch = nbformat.v4.new_code_cell("weights_demo = masked_softmax(scores_demo, torch.ones(1, 3, dtype=torch.bool))")
         nb.cells.insert(nb.cells.index(cell_by_id(nb, "masked_softmax")) + 1, scratch)
-        bad["bad-scratch-cell"] = (nb, set())
+        bad["ok-scratch-cell"] = (nb, set())
     return bad
 
 
 #: (assignment, student) -> (score, status, a phrase the recorded reason must contain)
 EXPECTED_BAD = {
     ("01_rnn", "bad-syntax"): ("8", "graded", "SyntaxError in your code cell for rnn_cell_step (line 2): invalid syntax"),
-    ("01_rnn", "bad-loop"): ("7", "graded", "cell timed out after {timeout} s in task 'clip_grad_norm'"),
-    ("01_rnn", "bad-edited-test"): ("8", "graded",
-                                    "test cell for rnn_cell_step was edited: the original test was restored and used"),
+    ("01_rnn", "bad-loop"): ("7", "timeout", "task 'clip_grad_norm' failed (0/3): your code did not finish within"),
+    ("01_rnn", "bad-edited-test"): ("8", "graded", "test cell for rnn_cell_step was edited: the original test was used"),
     ("01_rnn", "bad-json"): ("0", "invalid", "not a notebook: invalid JSON at line"),
     ("01_rnn", "bad-format"): ("0", "invalid", "not a valid notebook"),
     ("01_rnn", "bad-filename"): ("0", "invalid", "no notebook named 01_rnn.ipynb in submitted/bad-filename/01_rnn/ "
                                                  "(found: 01_rnn (1).ipynb)"),
     ("02_lstm_gru", "bad-import"): ("0", "graded", "ModuleNotFoundError: No module named 'nonexistent_module' "
                                                    "in cell 2 (the setup cell)"),
-    ("02_lstm_gru", "bad-deleted-test"): ("7", "graded", "test cell for gru_cell_step was deleted: "
-                                                         "the original test was restored and used"),
-    ("02_lstm_gru", "bad-crash"): ("0", "error", "nbgrader could not grade this submission, scored 0: the kernel died"),
-    ("03_seq2seq", "bad-warning"): ("8", "graded", "task 'masked_cross_entropy' lost its points (0/2) because its "
-                                                   "test cell wrote to stderr"),
-    ("04_attention", "bad-scratch-cell"): ("10", "graded", "NameError: name 'scores_demo' is not defined "
-                                                          "in cell 14 (a cell without a task)"),
+    ("02_lstm_gru", "bad-deleted-test"): ("7", "graded", "test cell for gru_cell_step was missing: "
+                                                         "the original test was used"),
+    ("02_lstm_gru", "bad-crash"): ("0", "killed", "cell 2 was left out: the notebook's process ended"),
+    ("03_seq2seq", "ok-warning"): ("10", "graded", "all tasks passed"),
+    ("04_attention", "ok-scratch-cell"): ("10", "graded", "NameError: name 'scores_demo' is not defined in cell 14 "
+                                                          "(a cell without a task)"),
 }
 
 
 @dataclass
 class GradedCourse:
-    """One temporary course directory after autograde, feedback and grades."""
-    assignment: str
     root: Path
-    students: list
-    expected: dict = field(default_factory=dict)      # student -> {task: full marks?}
-    logs: str = ""
+    students: dict = field(default_factory=dict)      # assignment -> student -> {task: full marks?}
+    seconds: float = 0.0
 
-    @property
-    def report(self) -> dict:
+    def report(self, assignment) -> dict:
         with (self.root / "autograded" / "report.csv").open(newline="") as handle:
-            return {row["student"]: row for row in csv.DictReader(handle)}
+            return {row["student"]: row for row in csv.DictReader(handle) if row["assignment"] == assignment}
 
-    def task_scores(self, student) -> dict:
+    def task_scores(self, assignment, student) -> dict:
         from nbgrader.api import Gradebook
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
-            notebook = gb.find_submission_notebook(self.assignment, self.assignment, student)
+            notebook = gb.find_submission_notebook(assignment, assignment, student)
             return {g.name[len("test_"):]: (g.score, g.max_score) for g in notebook.grades}
 
-    def feedback_text(self, student) -> str:
-        return html_text((self.root / "feedback" / student / self.assignment / f"{self.assignment}.html").read_text())
+    def feedback_text(self, assignment, student) -> str:
+        return html_text((self.root / "feedback" / student / assignment / f"{assignment}.html").read_text())
+
+
+def html_text(page: str) -> str:
+    page = re.sub(r"(?is)<(style|script)\b.*?</\1>", "", page)
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
 
 
 def _submit(root: Path, assignment: str, student: str, nb) -> None:
     folder = root / "submitted" / student / assignment
     folder.mkdir(parents=True)
-    if isinstance(nb, str):                  # raw text: a broken file
+    if isinstance(nb, str):
         (folder / f"{assignment}.ipynb").write_text(nb)
     else:
         nbformat.write(nb, folder / f"{assignment}.ipynb")
 
 
-def _cli(root: Path, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "attention_course.grading", "--root", str(root), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _wait_all(processes: dict) -> dict:
-    outputs = {}
-    for key, process in processes.items():
-        out, _ = process.communicate(timeout=600)
-        outputs[key] = out
-        assert process.returncode == 0, f"{key} failed ({process.returncode}):\n{out[-4000:]}"
-    return outputs
+def _cli(root: Path, *args) -> str:
+    run = subprocess.run([sys.executable, "-m", "attention_course.grading", "--root", str(root), *args],
+                         capture_output=True, text=True, timeout=1500)
+    assert run.returncode == 0, f"{args} failed ({run.returncode}):\n{(run.stdout + run.stderr)[-4000:]}"
+    return run.stdout + run.stderr
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory) -> dict:
+def graded(tmp_path_factory) -> GradedCourse:
     """Every assignment released, submitted by many students, autograded, with feedback and grades."""
-    started = time.monotonic()
-    template = tmp_path_factory.mktemp("course-template")
-    shutil.copy(ROOT / "nbgrader_config.py", template)
-    shutil.copytree(ROOT / "solutions", template / "solutions")
-    grading.release(template)            # the release and the gradebook every course starts from
-
-    courses = {}
+    if sandbox.bwrap_path() is None:
+        pytest.skip("needs bubblewrap (apt-get install bubblewrap)")
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "solutions", root / "solutions")
+    grading.release(root)
+    course = GradedCourse(root)
     for assignment in ASSIGNMENTS:
-        root = tmp_path_factory.mktemp(f"course-{assignment}")
-        shutil.copytree(template, root, dirs_exist_ok=True)
         tasks = list(tasks_of(source_notebook(assignment)))
-        course = GradedCourse(assignment, root, [])
+        expected = course.students.setdefault(assignment, {})
 
         def submit(student, nb, full_marks):
             _submit(root, assignment, student, nb)
-            course.students.append(student)
-            course.expected[student] = full_marks
+            expected[student] = full_marks
 
         submit("solution", source_notebook(assignment), {t: True for t in tasks})
         submit("release", nbformat.read(root / "exercises" / assignment / f"{assignment}.ipynb", 4),
@@ -438,60 +339,42 @@ def graded(tmp_path_factory) -> dict:
                        {t: t != wrong.task for t in tasks})
         for student, (nb, lost) in _bad_submissions(assignment).items():
             submit(student, nb, {t: t not in lost for t in tasks})
-        if assignment == "01_rnn":     # a notebook under the wrong name
+        if assignment == "01_rnn":
             folder = root / "submitted" / "bad-filename" / assignment
             folder.mkdir(parents=True)
             nbformat.write(student_notebook(assignment), folder / f"{assignment} (1).ipynb")
-            course.students.append("bad-filename")
-            course.expected["bad-filename"] = {t: False for t in tasks}
-        courses[assignment] = course
-
-    # One autograde run per course grades all its students; the courses run side by side.
-    phases, outputs = [f"release {time.monotonic() - started:.0f} s"], {}
-    for command in (["autograde", "--timeout", str(TEST_TIMEOUT)], ["feedback"], ["grades"]):
-        begun = time.monotonic()
-        done = _wait_all({a: _cli(c.root, *command) for a, c in courses.items()})
-        outputs.update({(a, command[0]): out for a, out in done.items()})
-        phases.append(f"{command[0]} {time.monotonic() - begun:.0f} s")
-    for assignment, course in courses.items():
-        course.logs = "\n".join(out for (a, _), out in outputs.items() if a == assignment)
-    print(f"\n[graded fixture] {sum(len(c.students) for c in courses.values())} submissions in "
-          f"{time.monotonic() - started:.0f} s ({', '.join(phases)})")
-    return courses
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_submission_gets_a_score_and_a_reason(graded, assignment):
-    course = graded[assignment]
-    report = course.report
-    assert sorted(report) == sorted(course.students)
-    for student, row in report.items():
-        assert row["reason"].strip(), f"{student}: no reason recorded"
-        assert float(row["max_score"]) == sum(tasks_of(source_notebook(assignment)).values())
+            expected["bad-filename"] = {t: False for t in tasks}
+    started = time.monotonic()
+    _cli(root, "autograde", "--timeout", str(TEST_TIMEOUT), "--quiet")
+    _cli(root, "feedback")
+    _cli(root, "grades")
+    course.seconds = time.monotonic() - started
+    count = sum(len(s) for s in course.students.values())
+    print(f"\n[graded fixture] {count} submissions graded, with feedback and grades, in {course.seconds:.0f} s")
+    return course
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_scores_per_task(graded, assignment):
-    course = graded[assignment]
     failures = []
-    for student, expected in course.expected.items():
-        scores = course.task_scores(student)
+    for student, expected in graded.students[assignment].items():
+        scores = graded.task_scores(assignment, student)
         for task, full in expected.items():
             score, maximum = scores[task]
-            if full != (score == maximum) or (not full and score >= maximum):
+            if full != (score == maximum):
                 failures.append(f"{student}: {task} scored {score}/{maximum}, expected "
                                 f"{'full marks' if full else 'less than full marks'}")
-    assert not failures, "\n".join(failures) + f"\n{course.report}"
+    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solutions_full_marks_and_release_zero(graded, assignment):
-    report = graded[assignment].report
+    report = graded.report(assignment)
+    assert sorted(report) == sorted(graded.students[assignment])
     assert report["solution"]["score"] == report["solution"]["max_score"] == "10"
-    assert report["solution"]["reason"] == "all tasks passed"
+    assert (report["solution"]["status"], report["solution"]["reason"]) == ("graded", "all tasks passed")
     assert report["release"]["score"] == "0"
     for task in tasks_of(source_notebook(assignment)):
         assert f"task '{task}' not attempted" in report["release"]["reason"]
@@ -500,80 +383,108 @@ def test_solutions_full_marks_and_release_zero(graded, assignment):
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_wrong_answers_are_named_in_report_and_feedback(graded, assignment):
-    course = graded[assignment]
-    report = course.report
+    report = graded.report(assignment)
     for wrong in (w for w in WRONG_ANSWERS if w.assignment == assignment):
         student = f"wrong-{wrong.task}-{wrong.name}"
         reason = report[student]["reason"]
-        match = re.search(rf"task '{wrong.task}' failed \([\d.]+/[\d.]+\): (.*?)(; |$)", reason)
+        match = re.search(rf"task '{wrong.task}' failed \([\d.]+/[\d.]+\): (.*?)(; task|$)", reason)
         assert match, f"{student}: the report does not say that {wrong.task} failed: {reason}"
-        text = squeeze(course.feedback_text(student))
+        text = squeeze(graded.feedback_text(assignment, student))
         maximum = float(tasks_of(source_notebook(assignment))[wrong.task])
-        assert f"Grade cell: test_{wrong.task} Score: 0.0 / {maximum}" in text, f"{student}: feedback lacks the task's score"
-        assert squeeze(match.group(1)) in text, f"{student}: feedback lacks the error: {match.group(1)}"
+        assert f"Grade cell: test_{wrong.task} Score: 0.0 / {maximum}" in text, f"{student}: feedback lacks the score"
+        assert squeeze(match.group(1)).split(" (")[0] in text, f"{student}: feedback lacks the reason"
+
+
+def distinctive_hidden_lines(assignment: str) -> list[str]:
+    """Lines of hidden tests that are not shown to students anywhere: must never reach them."""
+    release = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", 4)
+    shown = [c.source for c in release.cells] + [w.code for w in WRONG_ANSWERS]
+    shown_lines = {line.strip() for text in shown for line in text.splitlines()}
+    lines = []
+    for cell in source_notebook(assignment).cells:
+        for line in hidden_region(cell.source).splitlines():
+            line = line.strip()
+            if len(line) >= 12 and line not in shown_lines and not line.startswith(("#", "check(")):
+                lines.append(line)
+    return lines
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_feedback_never_shows_hidden_tests(graded, assignment):
-    course = graded[assignment]
+def test_feedback_and_reports_never_show_hidden_tests(graded, assignment):
     secrets = distinctive_hidden_lines(assignment)
     assert len(secrets) >= 10
-    pages = sorted((course.root / "feedback").rglob("*.html"))
-    assert len(pages) == len(course.students)
-    for page in pages:
-        text = html_text(page.read_text())
-        assert "HIDDEN TESTS" not in text, page
+    pages = sorted((graded.root / "feedback").glob(f"*/{assignment}/*.html"))
+    assert len(pages) == len(graded.students[assignment])
+    texts = {str(p): html_text(p.read_text()) for p in pages}
+    texts["report.csv"] = (graded.root / "autograded" / "report.csv").read_text()
+    for name, text in texts.items():
+        assert "HIDDEN TESTS" not in text, name
         leaked = [line for line in secrets if line in text]
-        assert not leaked, f"{page.relative_to(course.root)} shows hidden test code: {leaked[:3]}"
-
-    # The same search finds the hidden tests in a plain rendering of an autograded notebook
-    # (hidden tests restored, full tracebacks), so the absence above means something.
-    from nbconvert import HTMLExporter
-    student = next(s for s in course.students if s.startswith("wrong-"))
-    autograded = nbformat.read(course.root / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
-    plain = html_text(HTMLExporter().from_notebook_node(autograded)[0])
-    assert all(line in plain for line in secrets)
+        assert not leaked, f"{name} shows hidden test code: {leaked[:3]}"
+    # The same search finds them in an autograded notebook (the instructor's copy): it can see.
+    autograded = (graded.root / "autograded" / "release" / assignment / f"{assignment}.ipynb").read_text()
+    assert any(json_line in autograded for json_line in secrets[:5])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment,student", sorted(EXPECTED_BAD))
 def test_bad_submission_is_graded_with_a_clear_reason(graded, assignment, student):
-    course = graded[assignment]
     score, status, reason = EXPECTED_BAD[assignment, student]
-    row = course.report[student]
+    row = graded.report(assignment)[student]
     assert (row["score"], row["status"]) == (score, status), f"{student}: {row}"
-    assert reason.format(timeout=TEST_TIMEOUT) in row["reason"], f"{student}: reason {row['reason']!r}"
-    if status != "graded":
-        assert "could not be graded" in course.feedback_text(student)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_good_submission_in_a_bad_batch_keeps_full_marks(graded, assignment):
-    course = graded[assignment]
-    assert any(student.startswith("bad-") for student in course.students)
-    assert course.report["solution"]["score"] == "10"
-    assert course.report["solution"]["reason"] == "all tasks passed"
+    assert reason in row["reason"], f"{student}: reason {row['reason']!r}"
+    if status == "invalid":
+        assert "could not be graded" in graded.feedback_text(assignment, student)
 
 
 @pytest.mark.slow
 def test_timeout_shows_in_feedback(graded):
-    text = squeeze(graded["01_rnn"].feedback_text("bad-loop"))
+    text = squeeze(graded.feedback_text("01_rnn", "bad-loop"))
     assert "Grade cell: test_clip_grad_norm Score: 0.0 / 3.0" in text
-    assert "CellTimeoutError" in text
+    assert "did not finish within" in text
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_grades_csv(graded, assignment):
-    course = graded[assignment]
-    with (course.root / "grades.csv").open(newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["assignment"] == assignment]
-    scores = {row["student_id"]: float(row["score"]) for row in rows}
-    assert sorted(scores) == sorted(course.students)
-    report = course.report
-    for student, score in scores.items():
-        assert score == float(report[student]["score"]), student
-        assert float(next(r for r in rows if r["student_id"] == student)["max_score"]) == 10.0
-    assert scores["solution"] == 10.0 and scores["release"] == 0.0
+def test_grades_csv_agrees_with_the_report(graded):
+    with (graded.root / "grades.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    everyone = {s for students in graded.students.values() for s in students}
+    for assignment in ASSIGNMENTS:
+        report = graded.report(assignment)
+        mine = {row["student_id"]: row for row in rows if row["assignment"] == assignment}
+        assert set(mine) == everyone                  # every student in the gradebook, every assignment
+        for student, row in mine.items():
+            if student in report:
+                assert (row["status"], row["timestamp"]) == (report[student]["status"], report[student]["timestamp"])
+                assert float(row["score"]) == float(report[student]["score"]), (assignment, student)
+                assert row["timestamp"].startswith("20")
+            else:
+                assert (row["status"], row["score"]) == ("missing", "0"), (assignment, student)
+        assert float(mine["solution"]["max_score"]) == 10.0
+
+
+@pytest.mark.slow
+def test_honest_work_survives_a_busy_machine(tmp_path):
+    """Graded while CPU burners keep the load far above the core count: no honest point is lost."""
+    if sandbox.bwrap_path() is None:
+        pytest.skip("needs bubblewrap")
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    grading.release(tmp_path, ["04_attention"])
+    for k in range(6):
+        _submit(tmp_path, "04_attention", f"student{k}", student_notebook("04_attention"))
+    burner = "import time\nend = time.time() + 240\nwhile time.time() < end:\n    pass\n"
+    burners = [subprocess.Popen([sys.executable, "-c", burner]) for _ in range(4)]
+    try:
+        time.sleep(1)
+        _cli(tmp_path, "autograde", "04_attention", "--quiet")
+    finally:
+        for process in burners:
+            process.kill()
+            process.wait()
+    with (tmp_path / "autograded" / "report.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 6
+    for row in rows:
+        assert (row["score"], row["status"]) == ("10", "graded"), row

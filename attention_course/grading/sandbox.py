@@ -37,6 +37,7 @@ RUNNER = Path(__file__).with_name("runner.py")
 MAX_LINE = 32 * 1024 * 1024        # bytes: a longer protocol line is dropped
 MAX_PROTOCOL = 128 * 1024 * 1024   # bytes: a sandbox that writes more events is killed
 SANDBOX_UID_BASE = 61000           # uid of worker k when the grader runs as root: BASE + k
+IDLE_LIMIT = 30.0                  # seconds between two events while no cell or test is running
 
 
 class SandboxUnavailable(RuntimeError):
@@ -104,9 +105,9 @@ def _python_roots(course_root: Path) -> list[str]:
 
 def _sandbox_command(limits: Limits, course_root: Path, slot: int, protocol_fd: int, info_fd: int) -> list[str]:
     python = sys.executable
-    runner = ["-I", "-X", "utf8", "/grader/runner.py", str(protocol_fd)]
+    runner = ["-I", "-X", "utf8", "/grader/runner.py", str(protocol_fd), "sandboxed"]
     if limits.unsafe_no_sandbox:
-        return [python, *runner[:3], str(RUNNER), str(protocol_fd)]
+        return [python, "-I", "-X", "utf8", str(RUNNER), str(protocol_fd)]
     cmd = [bwrap_path(), "--die-with-parent", "--new-session", "--info-fd", str(info_fd),
            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--hostname", "sandbox"]
@@ -324,6 +325,12 @@ def execute(cells: list[dict], tests: list[dict], limits: Limits, course_root: P
     return outcome
 
 
+def _close_silent_test(outcome: Outcome, current) -> None:
+    """A test that started and never reported (its process exited quietly) crashed."""
+    if current and current[0] == "test" and current[1] not in outcome.tests:
+        outcome.tests[current[1]] = {"status": "crashed", "ename": None, "records": []}
+
+
 def _attempt(cells, tests, limits: Limits, course_root: Path, slot: int, outcome: Outcome) -> dict:
     try:
         box = _Sandbox(limits, course_root, slot)
@@ -338,16 +345,16 @@ def _attempt(cells, tests, limits: Limits, course_root: Path, slot: int, outcome
                    if event is None else "the sandbox exited as it started"}
             return end
         current, deadline, interrupted = None, None, False
+        last_started = None                  # what to blame when the sandbox stops making progress
         sent_tests, test_ids = False, {t["id"] for t in tests}
-        phase = "cells"
-        idle = time.monotonic() + limits.startup_timeout
+        cell_ids, finished_cells = [c["id"] for c in cells], set()
+        idle = time.monotonic() + IDLE_LIMIT
         while True:
-            wait_until = deadline if deadline is not None else idle
-            event = box.next_event(wait_until)
+            event = box.next_event(deadline if deadline is not None else idle)
             now = time.monotonic()
             if event is None:                    # a deadline passed
                 if current is None:
-                    end = {"end": "killed", "why": "the sandbox stopped making progress"}
+                    end = {"end": "killed", "why": "the notebook stopped making progress", "stuck": last_started}
                     break
                 kind, ident = current
                 if kind == "cell" and not interrupted:
@@ -364,33 +371,40 @@ def _attempt(cells, tests, limits: Limits, course_root: Path, slot: int, outcome
             name = event.get("event")
             if name == "_eof":
                 end = {"end": "killed", "why": "the notebook's process ended (os._exit, a crash, a signal or a limit)",
-                       "stuck": current}
+                       "stuck": current or last_started}
                 break
             if name == "_flood":
                 end = {"end": "killed", "why": "the notebook wrote more than the grader reads",
-                       "stuck": current}
+                       "stuck": current or last_started}
                 break
-            if name == "start" and phase == "cells":
-                current, deadline, interrupted = ("cell", event.get("id")), now + limits.cell_timeout, False
-            elif name == "cell" and phase == "cells" and current and event.get("id") == current[1]:
-                if not sent_tests:
-                    outcome.cells[event["id"]] = event
+            if name == "start" and not sent_tests and event.get("id") in cell_ids:
+                current, deadline, interrupted = ("cell", event["id"]), now + limits.cell_timeout, False
+                last_started = current
+            elif name == "cell" and not sent_tests and current and event.get("id") == current[1]:
+                outcome.cells[event["id"]] = event
+                finished_cells.add(event["id"])
                 current, deadline = None, None
-                idle = now + limits.startup_timeout
-            elif name == "phase1_done" and not sent_tests:
-                sent_tests, phase = True, "tests"
+                idle = now + IDLE_LIMIT
+            elif name == "phase1_done" and not sent_tests and (
+                    finished_cells | set(outcome.timed_out)) >= set(cell_ids):
+                # Only after every cell has reported: an early one is forged, and would hand the
+                # hidden tests to a process that is still running the student's cells.
+                sent_tests = True
                 box.send({"tests": tests, "timeout": limits.cell_timeout})
                 current, deadline = None, None
-                idle = now + limits.startup_timeout
-            elif name == "start_test" and phase == "tests" and event.get("id") in test_ids:
+                idle = now + IDLE_LIMIT
+            elif name == "start_test" and sent_tests and event.get("id") in test_ids:
+                _close_silent_test(outcome, current)
                 current, deadline = ("test", event["id"]), now + limits.cell_timeout + 10.0
-            elif name == "test" and phase == "tests" and event.get("id") in test_ids:
+                last_started = current
+            elif name == "test" and sent_tests and event.get("id") in test_ids:
                 if event["id"] not in outcome.tests:
                     outcome.tests[event["id"]] = {"status": str(event.get("status")), "ename": event.get("ename"),
                                                   "records": event.get("records") if isinstance(event.get("records"), list) else []}
                 current, deadline = None, None
-                idle = now + limits.startup_timeout
-            elif name == "done" and phase == "tests":
+                idle = now + IDLE_LIMIT
+            elif name == "done" and sent_tests:
+                _close_silent_test(outcome, current)
                 missing = [t["id"] for t in tests if t["id"] not in outcome.tests]
                 for ident in missing:
                     outcome.tests[ident] = {"status": "not-run", "ename": None, "records": []}
