@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import os
 import queue
-import threading
+import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -327,7 +327,6 @@ def _record(config, assignment: str, results: list, autograded: Path, source: So
             gb.db.commit()
             destination = autograded / result.student / assignment
             if destination.exists():
-                import shutil
                 shutil.rmtree(destination)
             if result.autograded is not None:
                 destination.mkdir(parents=True)
