@@ -221,3 +221,31 @@ class LearnedPositionalEmbedding(nn.Module):
     def forward(self, X):
         check_positions(X, self.max_len, self.d_model)
         return X + self.embedding.weight[: X.shape[1]]                # (B, T, d_model)
+
+def sliding_window_attention(queries, keys, values, window: int):
+    """Each step attends only to the steps at most `window` away: the local attention of
+    Longformer (Beltagy et al. 2020), in O(T window) time and memory. Chapter 5.
+
+    queries, keys (..., T, d_k), values (..., T, d_v) -> output (..., T, d_v) and
+    weights (..., T, 2 window + 1), whose column c is key position t - window + c.
+    """
+    T, d_k = queries.shape[-2], queries.shape[-1]
+    w = window
+    K = F.pad(keys, (0, 0, w, w)).unfold(-2, 2 * w + 1, 1)         # (..., T, d_k, 2w+1)
+    V = F.pad(values, (0, 0, w, w)).unfold(-2, 2 * w + 1, 1)       # (..., T, d_v, 2w+1)
+    scores = torch.einsum("...td,...tdc->...tc", queries, K) / math.sqrt(d_k)
+    j = (torch.arange(T, device=queries.device)[:, None]
+         + torch.arange(-w, w + 1, device=queries.device))         # (T, 2w+1) key index
+    weights = masked_softmax(scores, (j >= 0) & (j < T))             # (..., T, 2w+1)
+    return torch.einsum("...tc,...tdc->...td", weights, V), weights  # (..., T, d_v)
+
+
+def linear_attention(queries, keys, values, eps: float = 1e-6):
+    """Kernelised attention of Katharopoulos et al. (2020) with phi(x) = elu(x) + 1:
+    out_i = phi(q_i) (sum_j phi(k_j) v_j^T) / (phi(q_i) . sum_j phi(k_j)),
+    in O(T d_k d_v). Not causal, no mask. queries, keys (..., T, d_k),
+    values (..., T, d_v). Chapter 5."""
+    q, k = F.elu(queries) + 1, F.elu(keys) + 1                      # (..., T, d_k), > 0
+    kv = k.transpose(-2, -1) @ values                                # (..., d_k, d_v)
+    z = q @ k.sum(-2).unsqueeze(-1)                                  # (..., T, 1)
+    return (q @ kv) / (z + eps)                                      # (..., T, d_v)
