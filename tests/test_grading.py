@@ -488,3 +488,14 @@ def test_honest_work_survives_a_busy_machine(tmp_path):
     assert len(rows) == 6
     for row in rows:
         assert (row["score"], row["status"]) == ("10", "graded"), row
+
+
+def test_the_sandbox_binds_python_but_never_a_folder_holding_the_course(monkeypatch, tmp_path):
+    # The grader's working folder and editable installs are on sys.path; binding them into the
+    # sandbox would show it the repository, solutions included.
+    monkeypatch.setattr(sys, "path", [str(ROOT), str(ROOT / "tests"), ""] + sys.path)
+    roots = sandbox._python_roots(tmp_path)
+    assert str(ROOT) not in roots and str(ROOT / "tests") not in roots
+    assert all(not str(tmp_path).startswith(root) for root in roots)
+    assert any(Path(sys.prefix).resolve() == Path(root) or str(Path(sys.prefix).resolve()).startswith(root)
+               for root in roots)

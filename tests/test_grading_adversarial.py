@@ -114,7 +114,13 @@ def attacks(root: Path) -> dict:
     # --- reaching the course from the kernel ---------------------------------------------------
     a["read-solutions"] = submission(root, f'''
         import glob, json, os
-        found = glob.glob("{course}/solutions/**/*.ipynb", recursive=True) + glob.glob("/**/00_probe.ipynb", recursive=True)
+        found = glob.glob("{course}/solutions/**/*.ipynb", recursive=True)
+        for top, folders, files in os.walk("/"):
+            folders[:] = [f for f in folders if os.path.join(top, f) not in ("/proc", "/sys", "/usr", "/dev")
+                          and f != "site-packages"]
+            found += [os.path.join(top, f) for f in files if f.endswith(".ipynb")]
+        course_files = [f for f in found if "00_probe" in f or "/solutions/" in f]
+        print("found", len(course_files), "solution notebooks;", "gradebook visible:", os.path.exists("{course}/gradebook.db"))
         for path in found:
             for cell in json.load(open(path))["cells"]:
                 if "def double" in "".join(cell["source"]):
@@ -123,32 +129,30 @@ def attacks(root: Path) -> dict:
             def double(x):
                 return x
         ''')
-    a["read-gradebook"] = submission(root, f'''
+    a["read-gradebook"] = submission(root, textwrap.dedent(f'''
         import sqlite3
         try:
             rows = sqlite3.connect("{course}/gradebook.db").execute("select source from grade_cells").fetchall()
             print(rows)
         except Exception as error:
             print("no gradebook", error)
-        {wrong}''')
-    a["run-solution-notebook"] = submission(root, f'''
+        ''') + wrong)
+    a["run-solution-notebook"] = submission(root, textwrap.dedent(f'''
         import subprocess, sys
         out = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
                               "{course}/solutions/00_probe/00_probe.ipynb", "--stdout"], capture_output=True, text=True)
-        ns = {{}}
+        print("nbconvert exit", out.returncode)
         if "def double" in out.stdout:
-            exec("def double(x):\\n    return 2 * x", ns)
-            double = ns["double"]
-        else:
-            {wrong.replace(chr(10), chr(10) + "            ")}''')
-    a["background-rewrites-gradebook"] = submission(root, f'''
+            exec("def double(x):\\n    return 2 * x")
+        ''') + wrong)
+    a["background-rewrites-gradebook"] = submission(root, textwrap.dedent(f'''
         import subprocess, sys
         subprocess.Popen([sys.executable, "-c", "import time, sqlite3\\ntime.sleep(4)\\n"
                           "db = sqlite3.connect('{course}/gradebook.db')\\n"
                           "db.execute('update grade set auto_score = 99')\\ndb.commit()"],
                          start_new_session=True)
-        {wrong}''')
-    a["double-fork-daemon"] = submission(root, f'''
+        ''') + wrong)
+    a["double-fork-daemon"] = submission(root, textwrap.dedent(f'''
         import os, time
         if os.fork() == 0:
             os.setsid()
@@ -156,20 +160,20 @@ def attacks(root: Path) -> dict:
                 time.sleep(4)
                 open("{course}/autograded/report.csv", "w").write("student,assignment,score\\nx,y,99\\n")
             os._exit(0)
-        {wrong}''')
-    a["write-outside"] = submission(root, f'''
+        ''') + wrong)
+    a["write-outside"] = submission(root, textwrap.dedent(f'''
         for path in ["{course}/pwned.txt", "/tmp/../{course}/pwned.txt", "{ROOT}/pwned.txt", "/etc/pwned"]:
             try:
                 open(path, "w").write("x")
             except Exception as error:
                 print(type(error).__name__)
-        {wrong}''')
-    a["network"] = submission(root, f'''
+        ''') + wrong)
+    a["network"] = submission(root, textwrap.dedent(f'''
         import socket
         for host in [("127.0.0.1", 22), ("10.0.0.1", 80)]:
             s = socket.socket(); s.settimeout(1)
-            print(s.connect_ex(host))
-        {wrong}''')
+            print("connect", host[0], "errno", s.connect_ex(host))
+        ''') + wrong)
     # --- disabling the checks from inside the kernel -------------------------------------------
     a["patch-allclose"] = submission(root, '''
         import torch
@@ -474,6 +478,14 @@ def test_every_submission_has_a_row(probe_course):
     assert sorted(_report(root)) == sorted(students)
 
 
+def test_every_attack_ran(probe_course):
+    # An attack that does not compile proves nothing: it must fail for what it does.
+    root, _, _ = probe_course
+    broken = {s: r["reason"] for s, r in _report(root).items()
+              if "SyntaxError" in r["reason"] or "IndentationError" in r["reason"]}
+    assert not broken, broken
+
+
 @pytest.mark.parametrize("student", ["solution"] + [f"honest-{n}" for n in (
     "duplicated-answer", "duplicated-test", "test-moved-up", "split-answer", "markdown-and-back",
     "extra-grade-cell", "grade-flag-on-answer", "warnings-and-prints", "scratch-error")])
@@ -529,6 +541,19 @@ def test_nothing_outlives_grading(probe_course):
     assert not (root / "pwned.txt").exists() and not (ROOT / "pwned.txt").exists()
     report = _report(root)
     assert "x" not in report and all(row["score"] != "99" for row in report.values())
+
+
+def _printed(root: Path, student: str) -> str:
+    nb = nbformat.read(root / "autograded" / student / PROBE / f"{PROBE}.ipynb", 4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_the_sandbox_sees_no_course_and_no_network(probe_course):
+    root, _, _ = probe_course
+    assert "found 0 solution notebooks; gradebook visible: False" in _printed(root, "read-solutions")
+    printed = _printed(root, "network")
+    assert re.findall(r"connect \S+ errno (\d+)", printed) and "errno 0" not in printed, printed
+    assert "PermissionError" in _printed(root, "write-outside") or "OSError" in _printed(root, "write-outside")
 
 
 def test_reports_and_grades_agree_and_gradebook_untouched(probe_course):

@@ -186,9 +186,9 @@ def run_test(namespace: dict, test: dict, timeout: float) -> None:
 
 
 def clear_sandbox() -> None:
-    """Kill every other process of the sandbox before the tests: what the student's cells left
-    running (servers, sleepers, a fork bomb's children) can neither interfere with a test nor
-    use up the process limit. Only inside bubblewrap's PID namespace, where kill(-1) reaches
+    """Kill every other process of the sandbox, after each cell: what a cell left running
+    (servers, sleepers, a fork bomb's children) can neither interfere with a later cell or a
+    test nor use up the process limit. Only inside bubblewrap's PID namespace, where kill(-1) reaches
     the sandbox alone."""
     try:
         nspid = [line for line in open("/proc/self/status") if line.startswith("NSpid:")]
@@ -221,7 +221,10 @@ def main() -> None:
     emit({"event": "ready"})
     for cell in plan["cells"]:
         emit({"event": "start", "id": cell["id"]})
-        emit(dict(event="cell", id=cell["id"], **run_cell(shell, cell["source"])))
+        event = run_cell(shell, cell["source"])
+        if sandboxed:
+            clear_sandbox()                  # nothing a cell started outlives it
+        emit(dict(event="cell", id=cell["id"], **event))
     emit({"event": "phase1_done"})
     tests = json.loads(stdin.readline())
     if sandboxed:

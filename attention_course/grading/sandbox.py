@@ -88,16 +88,18 @@ def require_sandbox(limits: Limits) -> None:
 
 
 def _python_roots(course_root: Path) -> list[str]:
-    """Folders the sandbox's Python needs: its prefixes and anything else on sys.path outside the course."""
+    """Folders the sandbox's Python needs: its installation, its environment, and the
+    site-packages folders on sys.path. Nothing else on sys.path is bound: the grader's working
+    folder and editable installs are on it, and they can hold the course with its solutions."""
+    course = os.path.realpath(course_root)
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(os.path.realpath(sys.executable)).parents[1])}
     for entry in sys.path:
-        if entry and os.path.isdir(entry):
-            real = os.path.realpath(entry)
-            if not real.startswith(str(course_root.resolve()) + os.sep) and real != str(course_root.resolve()):
-                roots.add(real)
-    roots = sorted({os.path.realpath(r) for r in roots if r and os.path.isdir(r)})
-    kept = []                                  # drop folders inside another kept folder
-    for root in roots:
+        if entry and os.path.isdir(entry) and Path(entry).name in ("site-packages", "dist-packages"):
+            roots.add(entry)
+    kept = []
+    for root in sorted({os.path.realpath(r) for r in roots if r and os.path.isdir(r)}):
+        if root == course or course.startswith(root + os.sep) or root == "/":
+            continue                                   # a folder that holds the course is never bound
         if not any(root.startswith(k + os.sep) for k in kept):
             kept.append(root)
     return kept
