@@ -499,3 +499,27 @@ def test_the_sandbox_binds_python_but_never_a_folder_holding_the_course(monkeypa
     assert all(not str(tmp_path).startswith(root) for root in roots)
     assert any(Path(sys.prefix).resolve() == Path(root) or str(Path(sys.prefix).resolve()).startswith(root)
                for root in roots)
+
+
+@pytest.mark.slow
+def test_a_sandbox_that_never_starts_is_left_for_regrading(tmp_path):
+    """The grader's failure is not the student's zero: no score, status regrade, and it says so."""
+    if sandbox.bwrap_path() is None:
+        pytest.skip("needs bubblewrap")
+    from attention_course.grading import autograding
+    from attention_course.grading.reports import SubmissionReport
+
+    source_nb = source_notebook("04_attention")
+    release_nb = nbformat.read(ROOT / "exercises" / "04_attention" / "04_attention.ipynb", 4)
+    source = Source.from_notebooks("04_attention", source_nb, release_nb)
+    folder = tmp_path / "submitted" / "alice" / "04_attention"
+    folder.mkdir(parents=True)
+    nbformat.write(student_notebook("04_attention"), folder / "04_attention.ipynb")
+    limits = sandbox.Limits(startup_timeout=0.001, start_attempts=2)     # Python never "starts" in time
+    job = autograding.Job("04_attention", "alice", str(folder / "04_attention.ipynb"), source, {}, limits,
+                          str(tmp_path))
+    result = autograding.grade_submission(job)
+    assert result.status == "regrade" and result.scores == {} and result.autograded is None
+    assert "grade again" in result.reasons[0] and "did not start" in result.reasons[0]
+    row = SubmissionReport("alice", "04_attention", None, 10, result.status, result.timestamp, {}, result.reasons).row()
+    assert row["score"] == "" and row["status"] == "regrade"
