@@ -463,7 +463,8 @@ def cached_self_attention(attn: MultiHeadAttention, X, cache):
 
 def decoder_layer_step(layer: DecoderLayer, Y, cache, cross_kv, memory_mask):
     """DecoderLayer.forward for new steps Y (B, n, D), with the self-attention cache
-    and the cross-attention keys and values of the memory computed once. Chapter 6."""
+    and the cross-attention keys and values of the memory computed once. memory_mask:
+    (B, S) source padding, True at real tokens, or None. Chapter 6."""
     new_cache = []
 
     def self_part(Z):
@@ -474,7 +475,8 @@ def decoder_layer_step(layer: DecoderLayer, Y, cache, cross_kv, memory_mask):
     def cross_part(Z):
         a = layer.cross_attn
         q = a.split_heads(a.W_q(Z))                               # (B, h, n, d_head)
-        out, layer.cross_weights = a.attend(q, *cross_kv, memory_mask[:, None, None, :])
+        mask = None if memory_mask is None else memory_mask[:, None, None, :]
+        out, layer.cross_weights = a.attend(q, *cross_kv, mask)
         return a.W_o(a.merge_heads(out))
 
     Y = sublayer(Y, self_part, layer.norm1, layer.drop1, layer.norm_first)

@@ -333,3 +333,18 @@ def test_bad_inputs_raise_clear_value_errors(data):
         model(src, src_len, torch.ones(4, 65, dtype=torch.long))
     with pytest.raises(ValueError, match="vocab_size"):
         Transformer(config())
+
+
+def test_decoder_layer_step_equals_forward_without_a_memory_mask(data):
+    from attention_course.transformer import decoder_layer_step
+    X, Y, _, _, _, _ = data
+    layer = randomize(DecoderLayer(config(norm_first=True)), 8).eval()
+    a = layer.cross_attn
+    with torch.no_grad():
+        full = layer(Y, X, is_causal=True)
+        cross_kv = (a.split_heads(a.W_k(X)), a.split_heads(a.W_v(X)))
+        empty = X.new_zeros(3, H, 0, D // H)
+        first, cache = decoder_layer_step(layer, Y[:, :2], (empty, empty), cross_kv, None)
+        rest, cache = decoder_layer_step(layer, Y[:, 2:], cache, cross_kv, None)
+    assert max_diff(torch.cat([first, rest], 1), full) <= ATOL     # two tokens, then three
+    assert cache[0].shape == (3, H, 5, D // H)
