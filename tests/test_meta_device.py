@@ -1,0 +1,144 @@
+"""Every course model of chapters 1-6 runs forward and backward with its parameters and inputs on
+PyTorch's `meta` device (shapes only, no data).
+
+A module that creates a tensor on a fixed device inside forward (torch.zeros(...) without
+device=, a literal "cpu") mixes devices here and fails, so the same module would fail on a GPU.
+Lengths (`lengths`, `src_len`) stay on the CPU, as for torch's pack_padded_sequence: the
+recurrent layers read their values to check them, which a meta tensor does not have.
+"""
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from attention_course.attention import AttentionSeq2Seq
+from attention_course.gated import GRU, LSTM
+from attention_course.lm import CharLM
+from attention_course.rnn import RNN
+from attention_course.seq2seq import Seq2Seq, Seq2SeqConfig, seq2seq_loss
+from attention_course.transformer import (DecoderLayer, EncoderLayer,
+                                          LearnedPositionalEmbedding, MultiHeadAttention,
+                                          SinusoidalPositionalEncoding, Transformer,
+                                          TransformerConfig, causal_mask)
+
+META = torch.device("meta")
+B, T, V = 3, 5, 20
+
+
+def ids(*shape):
+    return torch.randint(4, V, shape, device=META)
+
+
+def backward_reaches_every_parameter(module: nn.Module, loss: torch.Tensor) -> None:
+    assert loss.device == META
+    loss.backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None, f"{name} got no gradient"
+        assert p.grad.device == META and p.grad.shape == p.shape, name
+
+
+def build(make):
+    with torch.device("meta"):
+        module = make()
+    params = list(module.parameters()) + list(module.buffers())
+    assert params and all(t.device == META for t in params)
+    return module
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RNN(4, 6, num_layers=2, bidirectional=True),
+    lambda: LSTM(4, 6, num_layers=2, bidirectional=True),
+    lambda: GRU(4, 6, num_layers=2, bidirectional=True),
+], ids=["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_recurrent_layers_run_on_meta(make, with_lengths):
+    layer = build(make)
+    X = torch.randn(B, T, 4, device=META)
+    lengths = torch.tensor([5, 3, 1]) if with_lengths else None
+    out, state = layer(X, lengths=lengths)
+    assert out.shape == (B, T, 12) and out.device == META
+    h = state[0] if isinstance(state, tuple) else state
+    assert h.shape == (4, B, 6) and h.device == META
+    backward_reaches_every_parameter(layer, out.sum())
+
+
+def test_char_lm_runs_on_meta():
+    model = build(lambda: CharLM(V, 8, LSTM(8, 16)))
+    logits, _ = model(ids(B, T))
+    assert logits.shape == (B, T, V)
+    loss = F.cross_entropy(logits.reshape(-1, V), ids(B, T).reshape(-1))
+    backward_reaches_every_parameter(model, loss)
+
+
+@pytest.mark.parametrize("make", [
+    lambda cfg: Seq2Seq(cfg),
+    lambda cfg: AttentionSeq2Seq(cfg),
+    lambda cfg: AttentionSeq2Seq(cfg, score="general"),
+], ids=["Seq2Seq", "AttentionSeq2Seq", "AttentionSeq2Seq-general"])
+def test_recurrent_seq2seq_models_run_on_meta(make):
+    cfg = Seq2SeqConfig(vocab_size=V, embed_size=8, hidden_size=16)
+    model = build(lambda: make(cfg))
+    src_len = torch.tensor([6, 4, 2])                       # lengths on the CPU
+    logits = model(ids(B, 6), src_len, ids(B, T))
+    assert logits.shape == (B, T, V) and logits.device == META
+    backward_reaches_every_parameter(model, seq2seq_loss(logits, ids(B, T),
+                                                         label_smoothing=0.1))
+    memory, s = model.encode(ids(B, 6), src_len)
+    step_logits, s, _ = model.step(ids(B), s, memory)
+    assert step_logits.shape == (B, V) and step_logits.device == META
+
+
+def test_multi_head_attention_and_positions_run_on_meta():
+    mha = build(lambda: MultiHeadAttention(16, 4))
+    X = torch.randn(B, T, 16, device=META)
+    mask = torch.ones(B, T, dtype=torch.bool, device=META)
+    out, weights = mha(X, mask=mask, is_causal=True)
+    assert out.shape == (B, T, 16) and weights.shape == (B, 4, T, T)
+    backward_reaches_every_parameter(mha, out.sum())
+    assert causal_mask(T, META).device == META
+    for make in (lambda: SinusoidalPositionalEncoding(16, 32),
+                 lambda: LearnedPositionalEmbedding(32, 16)):
+        assert build(make)(X).device == META
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_layers_and_model_run_on_meta(norm_first):
+    cfg = TransformerConfig(vocab_size=V, d_model=16, num_heads=4, d_ff=32, num_layers=2,
+                            dropout=0.1, norm_first=norm_first, max_len=32)
+    X = torch.randn(B, 6, 16, device=META)
+    Y = torch.randn(B, T, 16, device=META)
+    src_mask = torch.ones(B, 6, dtype=torch.bool, device=META)
+    enc_layer, dec_layer = build(lambda: EncoderLayer(cfg)), build(lambda: DecoderLayer(cfg))
+    backward_reaches_every_parameter(enc_layer, enc_layer(X, src_mask).sum())
+    out = dec_layer(Y, X, memory_mask=src_mask, is_causal=True)
+    backward_reaches_every_parameter(dec_layer, out.sum())
+
+    model = build(lambda: Transformer(cfg))
+    src_len = torch.tensor([6, 4, 2])
+    logits = model(ids(B, 6), src_len, ids(B, T))
+    assert logits.shape == (B, T, V) and logits.device == META
+    backward_reaches_every_parameter(model, seq2seq_loss(logits, ids(B, T)))
+    model.eval()
+    for kv_cache in (True, False):
+        model.kv_cache = kv_cache
+        memory, state = model.encode(ids(B, 6), src_len)
+        for _ in range(3):
+            step_logits, state, weights = model.step(ids(B), state, memory)
+        assert step_logits.shape == (B, V) and step_logits.device == META
+        assert weights.shape == (B, 6)
+
+
+def test_the_check_catches_a_tensor_made_on_a_fixed_device():
+    """The premise of this file: mixing a meta tensor with one created on the CPU fails."""
+    class Careless(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(4, 4)
+
+        def forward(self, X):
+            mask = torch.ones(X.shape[1], dtype=torch.bool)              # no device=: the CPU
+            return self.linear(X) * mask[:, None]
+
+    module = build(Careless)
+    with pytest.raises(RuntimeError, match="device"):
+        module(torch.randn(B, T, 4, device=META))
