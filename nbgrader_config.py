@@ -40,8 +40,13 @@ c.Sandbox.unsafe_no_sandbox = False
 # the student's cells with what they printed before any hidden test ran, and each original test
 # cell with the grader's verdict. HideHiddenTests removes the hidden-test regions from the test
 # cells (and any output that is not the verdict), so the feedback never shows hidden test code.
+# A student's markdown is rendered into the feedback page an instructor may open too:
+# SanitizeHTML strips its scripts and event handlers (nbgrader's feedback template ignores
+# HTMLExporter.sanitize_html, so the preprocessor does it).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "attention_course.grading.HideHiddenTests",
+    "nbconvert.preprocessors.sanitize.SanitizeHTML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.SanitizeHTML.enabled = True

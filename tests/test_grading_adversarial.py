@@ -354,6 +354,10 @@ def attacks(root: Path) -> dict:
             globals()["double"] = lambda x: 2 * x
         threading.Thread(target=later, daemon=True).start()
         ''')
+    def html_in_markdown(nb):          # script in the student's markdown, aimed at whoever opens the feedback
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(
+            '<script>window.SCRIPT_FROM_STUDENT = 1</script><img src=x onerror="window.ONERROR_FROM_STUDENT=1">'))
+    a["html-in-markdown"] = submission(root, wrong, edit=html_in_markdown)
     a["binary-junk"] = b"\x89PNG\r\n\x1a\n\x00\x00\xff" * 100
     a["json-not-notebook"] = b'{"cells": 5}'
     def tamper_tests(nb):              # the attacked test edited to pass, the other test deleted
@@ -502,7 +506,7 @@ ATTACKS = ["read-solutions", "read-gradebook", "run-solution-notebook", "backgro
            "forge-phase1-done-and-read-tests", "fork-bomb", "exit-in-answer", "exit-in-function",
            "kill-runner-from-test", "stop-self", "sigint-ignored-loop", "sigint-ignored-loop-in-cell",
            "huge-output", "flood-protocol", "memory-hog", "sys-exit", "recursion", "thread-rewrites-later",
-           "deleted-and-edited-tests"]
+           "deleted-and-edited-tests", "html-in-markdown"]
 
 
 def test_the_suite_is_large_enough():
@@ -595,6 +599,14 @@ def test_no_hidden_test_source_reaches_students(probe_course):
     # The same search finds them in the autograded notebooks (the instructor's copy), so it can see.
     instructor = (root / "autograded" / "print-caller-source" / PROBE / f"{PROBE}.ipynb").read_text()
     assert SENTINELS[0] in instructor
+
+
+def test_feedback_pages_carry_no_script_of_the_student(probe_course):
+    root, _, _ = probe_course
+    page = (root / "feedback" / "html-in-markdown" / PROBE / f"{PROBE}.html").read_text()
+    assert "SCRIPT_FROM_STUDENT" in page                             # the text is there, escaped
+    assert not re.search(r"<script[^>]*>\s*window\.SCRIPT_FROM_STUDENT", page)          # but not as a script
+    assert not re.search(r"<img[^>]*onerror", page)                                  # nor as a handler
 
 
 def test_feedback_says_what_failed(probe_course):
