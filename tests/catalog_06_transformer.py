@@ -177,6 +177,20 @@ WRONG_ANSWERS = [
             scores = q @ K.transpose(1, 2) / math.sqrt(q.shape[-1])
             return torch.softmax(scores, dim=-1) @ V, (K, V)
         """),
+    _w("06_transformer", "cached_attention_step", "leaks_next_step",
+       "mask tril(t + 1): new step i also sees step i + 1 of the block (an off-by-one leak)",
+       False, """
+        def cached_attention_step(X_new, W_q, W_k, W_v, cache):
+            K_old, V_old = cache
+            t, n = K_old.shape[1], X_new.shape[1]
+            q = X_new @ W_q.T
+            K = torch.cat([K_old, X_new @ W_k.T], dim=1)
+            V = torch.cat([V_old, X_new @ W_v.T], dim=1)
+            scores = q @ K.transpose(1, 2) / math.sqrt(q.shape[-1])
+            allowed = torch.ones(n, t + n, dtype=torch.bool).tril(t + 1)
+            scores = scores.masked_fill(~allowed, float("-inf"))
+            return torch.softmax(scores, dim=-1) @ V, (K, V)
+        """),
     _w("06_transformer", "cached_attention_step", "new_first",
        "puts the new keys and values before the cached ones", False, """
         def cached_attention_step(X_new, W_q, W_k, W_v, cache):
