@@ -12,7 +12,7 @@ JB_FLAGS := --builder html -n -W --keep-going
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help setup book serve test test-fast export check-export release autograde feedback grades \
-        execute bench bench-grading data lock clean train-ch3 train-ch4 public
+        execute bench bench-grading bench-transformer data lock clean train-ch3 train-ch4 public
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' -e 's/\$$(PORT)/$(PORT)/' | expand -t 16
@@ -69,6 +69,9 @@ feedback: $(STAMP)  ## write HTML feedback for the autograded submissions into f
 
 bench-grading: $(STAMP)  ## grading throughput at 1 and 2 workers into benchmarks/grading.md (STUDENTS=200)
 	$(PY) benchmarks/bench_grading.py --students $(or $(STUDENTS),200)
+
+bench-transformer: $(STAMP)  ## KV-cache decoding speed-up and attention memory vs length into benchmarks/transformer.md
+	$(PY) benchmarks/transformer_bench.py
 
 grades: $(STAMP)  ## export all scores to grades.csv
 	$(PY) -m attention_course.grading grades
