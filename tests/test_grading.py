@@ -11,7 +11,6 @@ are in tests/test_grading_adversarial.py.
 """
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import re

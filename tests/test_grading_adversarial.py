@@ -17,7 +17,6 @@ import csv
 import html
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -168,7 +167,7 @@ def attacks(root: Path) -> dict:
             except Exception as error:
                 print(type(error).__name__)
         ''') + wrong)
-    a["network"] = submission(root, textwrap.dedent(f'''
+    a["network"] = submission(root, textwrap.dedent('''
         import socket
         for host in [("127.0.0.1", 22), ("10.0.0.1", 80)]:
             s = socket.socket(); s.settimeout(1)

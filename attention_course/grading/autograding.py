@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-import json
 import os
 import queue
 import shutil
@@ -113,7 +112,7 @@ def _test_reason(task: str, points: float, test: dict, reference: list, limits: 
     return None
 
 
-def _cell_reason(plan: Plan, source: Source, ident: str, event: dict, first_code: bool) -> Optional[str]:
+def _cell_reason(plan: Plan, ident: str, event: dict, first_code: bool) -> Optional[str]:
     index = plan.positions[ident]
     owner = next((task_of(g) for g, i in plan.chosen.items() if i == index), None)
     where = f"your code cell for {owner}" if owner else (f"cell {index + 1} (the setup cell)" if first_code
@@ -166,7 +165,7 @@ def grade_submission(job: Job, slot: int = 0) -> Result:
             result.reasons.append(f"cell {plan.positions[ident] + 1} timed out after {job.limits.cell_timeout:g} s "
                                   "and was interrupted")
         elif ident in outcome.cells and not outcome.cells[ident].get("ok", True):
-            reason = _cell_reason(plan, job.source, ident, outcome.cells[ident], ident == first_code)
+            reason = _cell_reason(plan, ident, outcome.cells[ident], ident == first_code)
             if reason:
                 result.reasons.append(reason)
     verdicts = {}

@@ -159,7 +159,7 @@ def _user_process_count() -> int:
     return count
 
 
-def _limiter(limits: Limits, protocol_fd: int):
+def _limiter(limits: Limits):
     nproc = limits.processes if os.geteuid() == 0 else _user_process_count() + limits.processes
     memory = limits.memory_mb * 1024 * 1024
 
@@ -188,7 +188,7 @@ class _Sandbox:
         command = _sandbox_command(limits, course_root, slot, protocol_w, info_w)
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=self.log_file, stderr=subprocess.STDOUT,
-            pass_fds=(protocol_w, info_w), cwd=workdir, preexec_fn=_limiter(limits, protocol_w),
+            pass_fds=(protocol_w, info_w), cwd=workdir, preexec_fn=_limiter(limits),
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": workdir, "MPLBACKEND": "Agg",
                  "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"})
         os.close(protocol_w)
