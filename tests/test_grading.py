@@ -522,3 +522,13 @@ def test_a_sandbox_that_never_starts_is_left_for_regrading(tmp_path):
     assert "grade again" in result.reasons[0] and "did not start" in result.reasons[0]
     row = SubmissionReport("alice", "04_attention", None, 10, result.status, result.timestamp, {}, result.reasons).row()
     assert row["score"] == "" and row["status"] == "regrade"
+
+
+def test_python_is_bound_after_the_private_tmp(monkeypatch):
+    # A course cloned under /tmp has its venv there: the sandbox's private /tmp must not hide it.
+    monkeypatch.setattr(sandbox, "_python_roots", lambda course_root: ["/tmp/clone/.venv", "/opt/python"])
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: "/usr/bin/bwrap")
+    cmd = sandbox._sandbox_command(sandbox.Limits(), Path("/tmp/clone"), 1, 3, 4)
+    tmpfs = cmd.index("/tmp", cmd.index("--tmpfs"))
+    venv = cmd.index("/tmp/clone/.venv")
+    assert tmpfs < venv and cmd[venv - 1] == "--ro-bind"

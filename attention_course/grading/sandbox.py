@@ -124,17 +124,20 @@ def _sandbox_command(limits: Limits, course_root: Path, slot: int, protocol_fd: 
     for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                  "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/alternatives"):
         cmd += ["--ro-bind-try", path, path]
-    made = set()
+    # The private folders first: a bind made before them would be hidden under them (a venv
+    # in /tmp, say), while one made after them is mounted on top.
+    size = str(limits.tmp_size_mb * 1024 * 1024)
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
+            "--size", size, "--perms", "0777", "--tmpfs", "/home/student"]
+    made = {"/tmp", "/home", "/home/student"}
     for path in _python_roots(course_root):
         for parent in reversed(Path(path).parents[:-1]):     # readable parents for the sandbox's uid
             if str(parent) not in made:
                 made.add(str(parent))
                 cmd += ["--perms", "0755", "--dir", str(parent)]
         cmd += ["--ro-bind", path, path]
-    size = str(limits.tmp_size_mb * 1024 * 1024)
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--size", size, "--perms", "1777", "--tmpfs", "/tmp", "--size", size, "--perms", "0777", "--tmpfs", "/home/student",
-            "--perms", "0755", "--dir", "/grader", "--ro-bind", str(RUNNER), "/grader/runner.py",
+    cmd += ["--perms", "0755", "--dir", "/grader", "--ro-bind", str(RUNNER), "/grader/runner.py",
             "--chdir", "/home/student",
             "--clearenv", "--setenv", "HOME", "/home/student", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "LANG", "C.UTF-8", "--setenv", "MPLBACKEND", "Agg",
