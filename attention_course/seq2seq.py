@@ -281,7 +281,12 @@ def load_checkpoint(path, make_model, device=None):
     are loaded as float32. Returns (model, tokenizer, meta)."""
     with safe_open(str(path), framework="pt") as f:
         meta = dict(f.metadata())
-    cfg = Seq2SeqConfig(**json.loads(meta.pop("config")))
+    fields = json.loads(meta.pop("config"))
+    if "d_model" in fields:                               # a Transformer's (chapter 6)
+        from attention_course.transformer import TransformerConfig
+        cfg = TransformerConfig(**fields)
+    else:
+        cfg = Seq2SeqConfig(**fields)
     tokenizer = SubwordTokenizer.from_str(meta.pop("tokenizer"))
     model = make_model(cfg, meta)
     load_model(model, str(path))                          # copies float16 values into float32 parameters
