@@ -28,8 +28,8 @@ class AdditiveAttention(nn.Module):
     softmax_j(e_ij), c_i = sum_j alpha_ij h_j. Also called 'concat' by Luong et al.
     (2015).
 
-    forward(queries (B, Q, Dq), keys (B, S, Dk), values (B, S, Dv), mask (B, S) or (B,
-    Q, S))
+    forward(queries (B, Q, Dq), keys (B, S, Dk), values (B, S, Dv),
+            mask (B, S) or (B, Q, S))
       -> context (B, Q, Dv), weights (B, Q, S). U_a h_j does not depend on i:
       precompute_keys() computes it once per sentence, and forward accepts the result
       with keys_projected=True.

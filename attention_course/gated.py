@@ -87,8 +87,8 @@ class LSTM(Recurrent):
 class GRU(Recurrent):
     """Our torch.nn.GRU(batch_first=True): a Recurrent stack of GRUCells. Chapter 2.
 
-    forward(X (B, T, I), state=None or h_0 (L·D, B, H), lengths=None) -> outputs (B, T,
-    D·H), h_n.
+    forward(X (B, T, I), state=None or h_0 (L·D, B, H), lengths=None)
+      -> outputs (B, T, D·H), h_n.
     """
 
     def __init__(

@@ -59,8 +59,8 @@ def to_device(batch, device):
 
 def fit(model, get_batch, config: TrainConfig, loss_fn=lm_loss, device=None,
         on_log: Optional[Callable[[int, float], None]] = None):
-    """Train `model` with Adam on batches from get_batch(); return the history [(step,
-    mean loss)].
+    """Train `model` with Adam on batches from get_batch(); return the history
+    [(step, mean loss)].
 
     on_log(step, mean_loss), if given, is called after each logged step (e.g. to
     evaluate on held-out data); the model is put back into training mode afterwards.
