@@ -10,25 +10,29 @@ from attention_course.seq2seq import Decoder, Seq2Seq, Seq2SeqConfig
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Softmax over the last axis (the source positions j) where mask is True; 0 elsewhere.
+    """Softmax over the last axis (the source positions j) where mask is True; 0
+    elsewhere.
 
-    scores (..., S); mask broadcastable to scores, True at real tokens. A row with no real token
-    gets all-zero weights rather than NaN. Chapter 4.
+    scores (..., S); mask broadcastable to scores, True at real tokens. A row with no
+    real token gets all-zero weights rather than NaN. Chapter 4.
     """
     if mask is None:
         return F.softmax(scores, dim=-1)
     scores = scores.masked_fill(~mask, float("-inf"))
     weights = F.softmax(scores, dim=-1)
-    return torch.nan_to_num(weights, nan=0.0)          # softmax of an all -inf row is NaN
+    return torch.nan_to_num(weights, nan=0.0)  # softmax of an all -inf row is NaN
 
 
 class AdditiveAttention(nn.Module):
-    """Bahdanau et al. (2015): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j), alpha_ij = softmax_j(e_ij),
-    c_i = sum_j alpha_ij h_j. Also called 'concat' by Luong et al. (2015).
+    """Bahdanau et al. (2015): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j), alpha_ij =
+    softmax_j(e_ij), c_i = sum_j alpha_ij h_j. Also called 'concat' by Luong et al.
+    (2015).
 
-    forward(queries (B, Q, Dq), keys (B, S, Dk), values (B, S, Dv), mask (B, S) or (B, Q, S))
-      -> context (B, Q, Dv), weights (B, Q, S). U_a h_j does not depend on i: precompute_keys()
-      computes it once per sentence, and forward accepts the result with keys_projected=True.
+    forward(queries (B, Q, Dq), keys (B, S, Dk), values (B, S, Dv),
+            mask (B, S) or (B, Q, S))
+      -> context (B, Q, Dv), weights (B, Q, S). U_a h_j does not depend on i:
+      precompute_keys() computes it once per sentence, and forward accepts the result
+      with keys_projected=True.
     """
 
     def __init__(self, query_size: int, key_size: int, attn_size: int):
@@ -42,19 +46,23 @@ class AdditiveAttention(nn.Module):
 
     def scores(self, queries, keys, keys_projected: bool = False):
         K = keys if keys_projected else self.U_a(keys)                       # (B, S, A)
-        hidden = torch.tanh(self.W_a(queries).unsqueeze(2) + K.unsqueeze(1))  # (B, Q, S, A)
+        # (B, Q, S, A)
+        hidden = torch.tanh(self.W_a(queries).unsqueeze(2) + K.unsqueeze(1))
         return self.v_a(hidden).squeeze(-1)                                  # (B, Q, S)
 
     def forward(self, queries, keys, values, mask=None, keys_projected: bool = False):
         if mask is not None and mask.dim() == 2:
-            mask = mask.unsqueeze(1)                                         # (B, 1, S): same for every query
-        weights = masked_softmax(self.scores(queries, keys, keys_projected), mask)   # (B, Q, S)
-        return weights @ values, weights                                     # (B, Q, Dv)
+            mask = mask.unsqueeze(1)  # (B, 1, S): same for every query
+        # (B, Q, S)
+        weights = masked_softmax(self.scores(queries, keys, keys_projected), mask)
+        return weights @ values, weights  # (B, Q, Dv)
 
 class MultiplicativeAttention(nn.Module):
-    """Luong et al. (2015)'s 'dot' (score = s^T h) and 'general' (score = s^T W_a h) scores.
+    """Luong et al. (2015)'s 'dot' (score = s^T h) and 'general' (score = s^T W_a h)
+    scores.
 
-    Same interface as AdditiveAttention. With kind='dot' the query and key sizes must be equal.
+    Same interface as AdditiveAttention. With kind='dot' the query and key sizes must be
+    equal.
     """
 
     def __init__(self, query_size: int, key_size: int, kind: str = "general"):
@@ -62,11 +70,16 @@ class MultiplicativeAttention(nn.Module):
         if kind not in ("dot", "general"):
             raise ValueError(f"kind must be 'dot' or 'general', got {kind!r}")
         if kind == "dot" and query_size != key_size:
-            raise ValueError(f"'dot' scores need query_size == key_size, got {query_size} and {key_size}")
-        self.W_a = nn.Linear(key_size, query_size, bias=False) if kind == "general" else nn.Identity()
+            raise ValueError("'dot' scores need query_size == key_size, got "
+                             f"{query_size} and {key_size}")
+        self.W_a = (
+            nn.Linear(key_size, query_size, bias=False)
+            if kind == "general"
+            else nn.Identity()
+        )
 
     def precompute_keys(self, keys: torch.Tensor) -> torch.Tensor:
-        return self.W_a(keys)                                                # (B, S, Dq)
+        return self.W_a(keys)  # (B, S, Dq)
 
     def scores(self, queries, keys, keys_projected: bool = False):
         K = keys if keys_projected else self.W_a(keys)
@@ -79,29 +92,33 @@ class MultiplicativeAttention(nn.Module):
         return weights @ values, weights
 
 class AttentionDecoder(Decoder):
-    """Chapter 3's decoder with c_i computed afresh at every step from s_{i-1} and all the
-    annotations h_j (Bahdanau et al. 2015). score: 'additive' (the paper), 'general' or 'dot'.
+    """Chapter 3's decoder with c_i computed afresh at every step from s_{i-1} and all
+    the annotations h_j (Bahdanau et al. 2015). score: 'additive' (the paper), 'general'
+    or 'dot'.
     """
 
-    def __init__(self, cfg: Seq2SeqConfig, embedding: nn.Embedding, score: str = "additive"):
+    def __init__(
+        self, cfg: Seq2SeqConfig, embedding: nn.Embedding, score: str = "additive"
+    ):
         super().__init__(cfg, embedding)
         H = cfg.hidden_size
         self.attention = (AdditiveAttention(H, 2 * H, H) if score == "additive"
                           else MultiplicativeAttention(H, 2 * H, score))
 
     def start(self, annotations, summary, src_mask):
-        keys = self.attention.precompute_keys(annotations)                   # once per sentence
+        keys = self.attention.precompute_keys(annotations)  # once per sentence
         return (annotations, keys, src_mask), torch.tanh(self.init_state(summary))
 
     def context(self, s_prev, memory):
         annotations, keys, src_mask = memory
         c, weights = self.attention(s_prev.unsqueeze(1), keys, annotations, src_mask,
-                                    keys_projected=True)                     # (B, 1, 2H), (B, 1, S)
+                                    keys_projected=True)  # (B, 1, 2H), (B, 1, S)
         return c.squeeze(1), weights.squeeze(1)
 
 
 class AttentionSeq2Seq(Seq2Seq):
-    """RNNsearch: bidirectional encoder + attention decoder (Bahdanau et al. 2015). Chapter 4."""
+    """RNNsearch: bidirectional encoder + attention decoder (Bahdanau et al. 2015).
+    Chapter 4."""
 
     def __init__(self, cfg: Seq2SeqConfig, score: str = "additive"):
         self.score = score

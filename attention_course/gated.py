@@ -8,16 +8,18 @@ from torch import nn
 from attention_course.rnn import Recurrent, RNNCell
 
 class LSTMCell(RNNCell):
-    """One LSTM step with a forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000).
+    """One LSTM step with a forget gate (Hochreiter & Schmidhuber 1997; Gers et al.
+    2000).
 
     The state is the pair (h, c), each (B, H). Parameters have the names and shapes of
-    torch.nn.LSTMCell: weight_ih (4H, I), weight_hh (4H, H), bias_ih and bias_hh (4H,), with the
-    gates stacked in PyTorch's order i, f, g, o. Introduced in chapter 2.
+    torch.nn.LSTMCell: weight_ih (4H, I), weight_hh (4H, H), bias_ih and bias_hh (4H,),
+    with the gates stacked in PyTorch's order i, f, g, o. Introduced in chapter 2.
     """
     num_gates = 4   # input, forget, candidate (g), output
 
     def __init__(self, input_size: int, hidden_size: int):
-        super().__init__(input_size, hidden_size)    # allocates and initialises the (4H, ...) parameters
+        # allocates and initialises the (4H, ...) parameters
+        super().__init__(input_size, hidden_size)
 
     def init_state(self, batch_size: int, like: torch.Tensor):
         """The zero state (h_0, c_0), on the device and with the dtype of `like`."""
@@ -25,22 +27,29 @@ class LSTMCell(RNNCell):
         return (h, torch.zeros_like(h))
 
     def gates(self, x: torch.Tensor, h: torch.Tensor):
-        """The gate activations (i, f, g, o), each (B, H), for input x (B, I) and output h (B, H)."""
-        a = x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh   # (B, 4H)
-        a_i, a_f, a_g, a_o = a.chunk(4, dim=1)                          # PyTorch's block order
-        return torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+        """The gate activations (i, f, g, o), each (B, H), for input x (B, I) and output
+        h (B, H)."""
+        # (B, 4H)
+        a = x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh
+        a_i, a_f, a_g, a_o = a.chunk(4, dim=1)  # PyTorch's block order
+        return (
+            torch.sigmoid(a_i),
+            torch.sigmoid(a_f),
+            torch.tanh(a_g),
+            torch.sigmoid(a_o),
+        )
 
     def forward(self, x: torch.Tensor, state):
         h, c = state                                                    # (B, H) each
         i, f, g, o = self.gates(x, h)
-        c = f * c + i * g           # keep part of the memory, write part of the candidate
+        c = f * c + i * g  # keep part of the memory, write part of the candidate
         h = o * torch.tanh(c)       # show part of the memory
         return (h, c)
 
 class GRUCell(RNNCell):
-    """One GRU step (Cho et al. 2014) in PyTorch's variant, where the reset gate multiplies
-    h W_hn^T + b_hn. Parameters as in torch.nn.GRUCell: weight_ih (3H, I), weight_hh (3H, H),
-    gates stacked in the order r, z, n. Introduced in chapter 2.
+    """One GRU step (Cho et al. 2014) in PyTorch's variant, where the reset gate
+    multiplies h W_hn^T + b_hn. Parameters as in torch.nn.GRUCell: weight_ih (3H, I),
+    weight_hh (3H, H), gates stacked in the order r, z, n. Introduced in chapter 2.
     """
     num_gates = 3   # reset, update, new (candidate)
 
@@ -48,11 +57,14 @@ class GRUCell(RNNCell):
         super().__init__(input_size, hidden_size)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        x_r, x_z, x_n = (x @ self.weight_ih.T + self.bias_ih).chunk(3, dim=1)   # (B, H) each
-        h_r, h_z, h_n = (h @ self.weight_hh.T + self.bias_hh).chunk(3, dim=1)   # (B, H) each
+        # (B, H) each
+        x_r, x_z, x_n = (x @ self.weight_ih.T + self.bias_ih).chunk(3, dim=1)
+        # (B, H) each
+        h_r, h_z, h_n = (h @ self.weight_hh.T + self.bias_hh).chunk(3, dim=1)
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
-        n = torch.tanh(x_n + r * h_n)      # the reset gate scales the recurrent term, bias included
+        # the reset gate scales the recurrent term, bias included
+        n = torch.tanh(x_n + r * h_n)
         return (1 - z) * n + z * h         # (B, H): keep z, write 1 - z
 
 class LSTM(Recurrent):
@@ -62,33 +74,51 @@ class LSTM(Recurrent):
       -> outputs (B, T, D·H), (h_n, c_n) with h_n, c_n (L·D, B, H).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+    ):
         super().__init__(LSTMCell, input_size, hidden_size, num_layers, bidirectional)
 
 
 class GRU(Recurrent):
     """Our torch.nn.GRU(batch_first=True): a Recurrent stack of GRUCells. Chapter 2.
 
-    forward(X (B, T, I), state=None or h_0 (L·D, B, H), lengths=None) -> outputs (B, T, D·H), h_n.
+    forward(X (B, T, I), state=None or h_0 (L·D, B, H), lengths=None)
+      -> outputs (B, T, D·H), h_n.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+    ):
         super().__init__(GRUCell, input_size, hidden_size, num_layers, bidirectional)
 
 @torch.no_grad()
 def init_forget_bias_(module: nn.Module, value: float = 1.0) -> nn.Module:
-    """Make the forget-gate bias b_if + b_hf equal `value` in every LSTM cell of `module`.
+    """Make the forget-gate bias b_if + b_hf equal `value` in every LSTM cell of
+    `module`.
 
-    Works on our LSTM and LSTMCell and on torch.nn.LSTM and torch.nn.LSTMCell (or any model
-    holding them): the forget rows H:2H of bias_ih are set to `value`, those of bias_hh to 0.
-    Returns `module`. Introduced in chapter 2.
+    Works on our LSTM and LSTMCell and on torch.nn.LSTM and torch.nn.LSTMCell (or any
+    model holding them): the forget rows H:2H of bias_ih are set to `value`, those of
+    bias_hh to 0. Returns `module`. Introduced in chapter 2.
     """
     found = False
     for m in module.modules():
         if isinstance(m, (LSTMCell, nn.LSTMCell)):
             names = ["bias_ih", "bias_hh"]
         elif isinstance(m, nn.LSTM):
-            names = [n for n, _ in m.named_parameters() if n.startswith(("bias_ih", "bias_hh"))]
+            names = [
+                n
+                for n, _ in m.named_parameters()
+                if n.startswith(("bias_ih", "bias_hh"))
+            ]
         else:
             continue
         H = m.hidden_size

@@ -8,7 +8,8 @@ from torch.nn import functional as F
 
 
 class CharLM(nn.Module):
-    """Embedding -> recurrent layer -> linear read-out, predicting the next character. Chapter 1.
+    """Embedding -> recurrent layer -> linear read-out, predicting the next character.
+    Chapter 1.
 
     `recurrent` is any batch-first layer with a `hidden_size` attribute that returns
     (outputs, state): our RNN/LSTM/GRU or torch's.
@@ -21,13 +22,17 @@ class CharLM(nn.Module):
         self.head = nn.Linear(recurrent.hidden_size, vocab_size)
 
     def forward(self, X, state=None):
-        # X: (B, T) ids. Passing the returned state back in continues the text (used by sample).
+        # X: (B, T) ids. Passing the returned state back in continues the text (used by
+        # sample).
         outputs, state = self.recurrent(self.embedding(X), state)   # (B, T, H)
         return self.head(outputs), state                            # (B, T, V)
 
 @torch.no_grad()
-def sample(model, vocab, prefix: str, num_chars: int, temperature: float = 1.0, generator=None) -> str:
-    """Continue `prefix` by drawing from softmax(logits / temperature), one character at a time."""
+def sample(
+    model, vocab, prefix: str, num_chars: int, temperature: float = 1.0, generator=None
+) -> str:
+    """Continue `prefix` by drawing from softmax(logits / temperature), one character at
+    a time."""
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     if not prefix:
@@ -41,5 +46,6 @@ def sample(model, vocab, prefix: str, num_chars: int, temperature: float = 1.0, 
         probs = F.softmax(logits[0, -1] / temperature, dim=-1).cpu()         # (V,)
         next_id = torch.multinomial(probs, 1, generator=generator)
         out.append(vocab.idx_to_token[next_id.item()])
-        logits, state = model(next_id.view(1, 1).to(device), state)         # one step, state carried
+        # one step, state carried
+        logits, state = model(next_id.view(1, 1).to(device), state)
     return prefix + "".join(out)

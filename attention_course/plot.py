@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt
 
 def plot_history(histories: dict, ylabel: str = "loss", ax=None, xlabel: str = "step",
                  title: str | None = None, logy: bool = False):
-    """Plot named series of (step, value) pairs, e.g. {"train": [(25, 2.7), ...]}; returns the Axes.
+    """Plot named series of (step, value) pairs, e.g. {"train": [(25, 2.7), ...]};
+    returns the Axes.
 
     Non-finite values (a diverged run) are left as gaps. Introduced in chapter 1.
     """
@@ -17,7 +18,13 @@ def plot_history(histories: dict, ylabel: str = "loss", ax=None, xlabel: str = "
         if len(history) == 0:
             raise ValueError(f"history {label!r} is empty")
         steps, values = zip(*history)
-        ax.plot(steps, values, marker="o" if len(steps) <= 30 else None, markersize=3, label=label)
+        ax.plot(
+            steps,
+            values,
+            marker="o" if len(steps) <= 30 else None,
+            markersize=3,
+            label=label,
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -31,8 +38,8 @@ def plot_history(histories: dict, ylabel: str = "loss", ax=None, xlabel: str = "
 # ---- from book/04_attention.ipynb ----
 
 def plot_attention(weights, source_tokens, target_tokens, ax=None, title: str = ""):
-    """Heatmap of attention weights (T, S): one row per output token, one column per source token.
-    Introduced in chapter 4."""
+    """Heatmap of attention weights (T, S): one row per output token, one column per
+    source token. Introduced in chapter 4."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.8))
     ax.imshow(weights, cmap="Greys", vmin=0, vmax=1, aspect="auto")

@@ -12,23 +12,30 @@ State = Union[torch.Tensor, tuple]  # h, or (h, c) for the LSTM of chapter 2
 
 
 def hidden_of(state: State) -> torch.Tensor:
-    """The part of a cell's state that the layer outputs: h itself, or the h of an LSTM's (h, c)."""
+    """The part of a cell's state that the layer outputs: h itself, or the h of an
+    LSTM's (h, c)."""
     return state[0] if isinstance(state, tuple) else state
 
 
 class RNNCell(nn.Module):
     """One step of an Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).
 
-    Parameter names and shapes are those of torch.nn.RNNCell, so weights copy across one to one.
-    Introduced in chapter 1.
+    Parameter names and shapes are those of torch.nn.RNNCell, so weights copy across one
+    to one. Introduced in chapter 1.
     """
-    num_gates = 1   # gated cells (chapter 2) stack several (H, ...) blocks in each matrix
+    # gated cells (chapter 2) stack several (H, ...) blocks in each matrix
+    num_gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh"):
         super().__init__()
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
+            raise ValueError("nonlinearity must be 'tanh' or 'relu', got "
+                             f"{nonlinearity!r}")
+        self.input_size, self.hidden_size, self.nonlinearity = (
+            input_size,
+            hidden_size,
+            nonlinearity,
+        )
         self.act = torch.tanh if nonlinearity == "tanh" else torch.relu
         G = self.num_gates * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(G, input_size))   # (G·H, I)
@@ -38,8 +45,9 @@ class RNNCell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # PyTorch's rule for every recurrent weight, U(-1/sqrt(H), 1/sqrt(H)): it keeps the
-        # pre-activation's scale independent of H, so tanh starts in its near-linear range.
+        # PyTorch's rule for every recurrent weight, U(-1/sqrt(H), 1/sqrt(H)): it keeps
+        # the pre-activation's scale independent of H, so tanh starts in its near-linear
+        # range.
         bound = 1 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
@@ -49,22 +57,29 @@ class RNNCell(nn.Module):
         return like.new_zeros(batch_size, self.hidden_size)            # (B, H)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        # x: (B, I), h: (B, H). No shape checks here: this runs once per time step, and the
-        # sequence layer below checks its inputs once per call instead.
-        return self.act(x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh)  # (B, H)
+        # x: (B, I), h: (B, H). No shape checks here: this runs once per time step, and
+        # the sequence layer below checks its inputs once per call instead.
+        # (B, H)
+        return self.act(
+            x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh
+        )
 
 def select_state(keep: torch.Tensor, new: State, old: State) -> State:
-    """Where keep (B, 1) is True take `new`, else `old`: a padded step leaves the state as it was."""
+    """Where keep (B, 1) is True take `new`, else `old`: a padded step leaves the state
+    as it was."""
     if isinstance(new, tuple):
         return tuple(torch.where(keep, n, o) for n, o in zip(new, old))
     return torch.where(keep, new, old)
 
 
-def scan(cell: nn.Module, X: torch.Tensor, state: State, mask: Optional[torch.Tensor] = None):
+def scan(
+    cell: nn.Module, X: torch.Tensor, state: State, mask: Optional[torch.Tensor] = None
+):
     """Run `cell` left to right over X (B, T, I), starting from `state`.
 
-    Returns the outputs (B, T, H) and the final state. Where mask (B, T) is False the state is
-    carried over unchanged and the output is 0, as with PyTorch's packed sequences.
+    Returns the outputs (B, T, H) and the final state. Where mask (B, T) is False the
+    state is carried over unchanged and the output is 0, as with PyTorch's packed
+    sequences.
     """
     outputs = []
     for t in range(X.shape[1]):
@@ -75,30 +90,38 @@ def scan(cell: nn.Module, X: torch.Tensor, state: State, mask: Optional[torch.Te
         else:
             keep = mask[:, t].unsqueeze(1)                               # (B, 1)
             state = select_state(keep, new, state)
-            outputs.append(hidden_of(state) * keep)                       # padded steps output 0
+            outputs.append(hidden_of(state) * keep)  # padded steps output 0
     return torch.stack(outputs, dim=1), state                             # (B, T, H)
 
 def reverse_padded(X: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
-    """Reverse each sequence of X (B, T, ...) within its own length; padding stays at the end."""
+    """Reverse each sequence of X (B, T, ...) within its own length; padding stays at
+    the end."""
     if lengths is None:
         return X.flip(1)
     B, T = X.shape[:2]
     t = torch.arange(T, device=X.device).expand(B, T)                  # (B, T)
     L = lengths.to(X.device).unsqueeze(1)                               # (B, 1)
-    idx = torch.where(t < L, L - 1 - t, t)                              # (B, T) source position
+    idx = torch.where(t < L, L - 1 - t, t)  # (B, T) source position
     idx = idx.view(B, T, *([1] * (X.dim() - 2))).expand_as(X)
     return X.gather(1, idx)
 
 class Recurrent(nn.Module):
     """A stack of cells run over batch-first sequences, optionally in both directions.
 
-    Inputs and outputs follow torch.nn.RNN with batch_first=True, so the two can be swapped:
-    X (B, T, I) -> outputs (B, T, D·H), final state (L·D, B, H) (a tuple (h, c) for an LSTM).
-    `make_cell(input_size, hidden_size)` builds one cell; chapter 1 uses RNNCell.
+    Inputs and outputs follow torch.nn.RNN with batch_first=True, so the two can be
+    swapped: X (B, T, I) -> outputs (B, T, D·H), final state (L·D, B, H) (a tuple (h, c)
+    for an LSTM). `make_cell(input_size, hidden_size)` builds one cell; chapter 1 uses
+    RNNCell.
     """
 
-    def __init__(self, make_cell: Callable[[int, int], nn.Module], input_size: int, hidden_size: int,
-                 num_layers: int = 1, bidirectional: bool = False):
+    def __init__(
+        self,
+        make_cell: Callable[[int, int], nn.Module],
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+    ):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
         self.num_layers, self.num_directions = num_layers, 2 if bidirectional else 1
@@ -106,55 +129,74 @@ class Recurrent(nn.Module):
         for layer in range(num_layers):
             # layers above the first read both directions of the layer below
             in_size = input_size if layer == 0 else hidden_size * self.num_directions
-            self.layers.append(nn.ModuleList(make_cell(in_size, hidden_size) for _ in range(self.num_directions)))
+            self.layers.append(
+                nn.ModuleList(
+                    make_cell(in_size, hidden_size) for _ in range(self.num_directions)
+                )
+            )
 
-    def _check_inputs(self, X: torch.Tensor, state: Optional[State], lengths) -> Optional[torch.Tensor]:
+    def _check_inputs(
+        self, X: torch.Tensor, state: Optional[State], lengths
+    ) -> Optional[torch.Tensor]:
         if X.dim() != 3 or X.shape[-1] != self.input_size:
-            raise ValueError(f"expected X of shape (batch, steps, {self.input_size}), i.e. "
-                             f"(batch_size, num_steps, input_size), got {tuple(X.shape)}")
+            raise ValueError(f"expected X of shape (batch, steps, {self.input_size}), "
+                             "i.e. "
+                             "(batch_size, num_steps, input_size), got "
+                             f"{tuple(X.shape)}")
         B, T, _ = X.shape
         if state is not None:
             want = (self.num_layers * self.num_directions, B, self.hidden_size)
             for part in (state if isinstance(state, tuple) else (state,)):
                 if tuple(part.shape) != want:
-                    raise ValueError(f"expected state of shape (num_layers * num_directions, batch_size, "
+                    raise ValueError("expected state of shape "
+                                     "(num_layers * num_directions, batch_size, "
                                      f"hidden_size) = {want}, got {tuple(part.shape)}")
         if lengths is None:
             return None
         lengths = torch.as_tensor(lengths)
         if lengths.shape != (B,):
-            raise ValueError(f"expected lengths of shape (batch_size,) = ({B},), got {tuple(lengths.shape)}")
+            raise ValueError(f"expected lengths of shape (batch_size,) = ({B},), got "
+                             f"{tuple(lengths.shape)}")
         if B and (lengths.min() < 0 or lengths.max() > T):
-            raise ValueError(f"lengths must lie in 0..{T} (the padded num_steps), got {lengths.tolist()}")
+            raise ValueError(f"lengths must lie in 0..{T} (the padded num_steps), got "
+                             f"{lengths.tolist()}")
         return lengths
 
     def forward(self, X: torch.Tensor, state: Optional[State] = None, lengths=None):
         """X (B, T, I) -> (outputs (B, T, D·H), final state (L·D, B, H)).
 
         state: the initial state, laid out like the final one (zeros when None).
-        lengths: (B,) true lengths of sequences padded at the end; padded steps leave the state
-        unchanged and output zeros.
+        lengths: (B,) true lengths of sequences padded at the end; padded steps leave
+        the state unchanged and output zeros.
         """
         lengths = self._check_inputs(X, state, lengths)
         B, T, _ = X.shape
         mask = None
         if lengths is not None:
-            mask = torch.arange(T, device=X.device) < lengths.to(X.device).unsqueeze(1)   # (B, T)
+            # (B, T)
+            mask = torch.arange(T, device=X.device) < lengths.to(X.device).unsqueeze(1)
         finals = []
         for layer, cells in enumerate(self.layers):
             outs = []
             for d, cell in enumerate(cells):
-                k = layer * self.num_directions + d          # torch's index into the state
-                s = (cell.init_state(B, X) if state is None
-                     else tuple(x[k] for x in state) if isinstance(state, tuple) else state[k])
+                k = layer * self.num_directions + d  # torch's index into the state
+                s = (
+                    cell.init_state(B, X)
+                    if state is None
+                    else (
+                        tuple(x[k] for x in state)
+                        if isinstance(state, tuple)
+                        else state[k]
+                    )
+                )
                 inp = X if d == 0 else reverse_padded(X, lengths)
                 out, s = scan(cell, inp, s, mask)                            # (B, T, H)
                 outs.append(out if d == 0 else reverse_padded(out, lengths))
                 finals.append(s)
-            X = torch.cat(outs, dim=-1)                                      # (B, T, D·H)
+            X = torch.cat(outs, dim=-1)  # (B, T, D·H)
         if isinstance(finals[0], tuple):
             return X, tuple(torch.stack(parts) for parts in zip(*finals))
-        return X, torch.stack(finals)                                        # (L·D, B, H)
+        return X, torch.stack(finals)  # (L·D, B, H)
 
 
 class RNN(Recurrent):
@@ -162,14 +204,25 @@ class RNN(Recurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False, nonlinearity: str = "tanh"):
-        super().__init__(lambda i, h: RNNCell(i, h, nonlinearity), input_size, hidden_size,
-                         num_layers, bidirectional)
+        super().__init__(
+            lambda i, h: RNNCell(i, h, nonlinearity),
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional,
+        )
 
 
 @torch.no_grad()
 def copy_weights_from_torch(ours: Recurrent, ref: nn.Module) -> Recurrent:
-    """Copy the weights of torch.nn.RNN/LSTM/GRU `ref` into our layer of the same configuration."""
-    want = (ours.input_size, ours.hidden_size, ours.num_layers, ours.num_directions == 2)
+    """Copy the weights of torch.nn.RNN/LSTM/GRU `ref` into our layer of the same
+    configuration."""
+    want = (
+        ours.input_size,
+        ours.hidden_size,
+        ours.num_layers,
+        ours.num_directions == 2,
+    )
     got = (ref.input_size, ref.hidden_size, ref.num_layers, ref.bidirectional)
     if want != got:
         raise ValueError("(input_size, hidden_size, num_layers, bidirectional) differ: "
@@ -177,13 +230,18 @@ def copy_weights_from_torch(ours: Recurrent, ref: nn.Module) -> Recurrent:
     for layer, cells in enumerate(ours.layers):
         for d, cell in enumerate(cells):
             ref_act = getattr(ref, "nonlinearity", None)
-            if ref_act is not None and getattr(cell, "nonlinearity", ref_act) != ref_act:
-                raise ValueError(f"nonlinearity differs: ours {cell.nonlinearity!r}, torch's {ref_act!r}")
+            if (
+                ref_act is not None
+                and getattr(cell, "nonlinearity", ref_act) != ref_act
+            ):
+                raise ValueError(f"nonlinearity differs: ours {cell.nonlinearity!r}, "
+                                 f"torch's {ref_act!r}")
             suffix = f"_l{layer}" + ("_reverse" if d else "")
             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                 src, dst = getattr(ref, name + suffix), getattr(cell, name)
                 if src.shape != dst.shape:
-                    raise ValueError(f"{name}{suffix}: ours has shape {tuple(dst.shape)}, torch's "
+                    raise ValueError(f"{name}{suffix}: ours has shape "
+                                     f"{tuple(dst.shape)}, torch's "
                                      f"{tuple(src.shape)} (a different kind of cell?)")
                 dst.copy_(src)
     return ours

@@ -14,13 +14,20 @@ from torch import nn
 from torch.nn import functional as F
 
 from attention_course.gated import GRU, GRUCell
-from attention_course.translation import BOS, EOS, PAD, SubwordTokenizer, make_batch, pad
-
+from attention_course.translation import (
+    BOS,
+    EOS,
+    PAD,
+    SubwordTokenizer,
+    make_batch,
+    pad,
+)
 
 @dataclass
 class Seq2SeqConfig:
-    """Sizes of an encoder-decoder. Source and target share one vocabulary and one embedding
-    (both sides are English here), which also ties the output layer to it. Chapter 3."""
+    """Sizes of an encoder-decoder. Source and target share one vocabulary and one
+    embedding (both sides are English here), which also ties the output layer to it.
+    Chapter 3."""
     vocab_size: int
     embed_size: int = 128        # E
     hidden_size: int = 256       # H, per direction of the encoder and for the decoder
@@ -29,30 +36,36 @@ class Seq2SeqConfig:
 
 
 class Encoder(nn.Module):
-    """Bidirectional GRU over the source: src (B, S) -> annotations (B, S, 2H), summary (B, 2H).
+    """Bidirectional GRU over the source: src (B, S) -> annotations (B, S, 2H), summary
+    (B, 2H).
 
-    The summary is the forward GRU's last state beside the backward GRU's last state (which has
-    read the sentence back to its first word): the fixed-length vector c of Cho et al. (2014).
+    The summary is the forward GRU's last state beside the backward GRU's last state
+    (which has read the sentence back to its first word): the fixed-length vector c of
+    Cho et al. (2014).
     """
 
     def __init__(self, cfg: Seq2SeqConfig, embedding: nn.Embedding):
         super().__init__()
         self.embedding, self.drop = embedding, nn.Dropout(cfg.dropout)
-        self.rnn = GRU(cfg.embed_size, cfg.hidden_size, cfg.num_layers, bidirectional=True)
+        self.rnn = GRU(
+            cfg.embed_size, cfg.hidden_size, cfg.num_layers, bidirectional=True
+        )
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor):
         X = self.drop(self.embedding(src))                                  # (B, S, E)
-        annotations, h_n = self.rnn(X, lengths=src_len)                     # (B, S, 2H), (2L, B, H)
-        summary = torch.cat([h_n[-2], h_n[-1]], dim=-1)                     # (B, 2H): top layer, both directions
+        annotations, h_n = self.rnn(X, lengths=src_len)  # (B, S, 2H), (2L, B, H)
+        # (B, 2H): top layer, both directions
+        summary = torch.cat([h_n[-2], h_n[-1]], dim=-1)
         return annotations, summary
 
 class Decoder(nn.Module):
     """GRU decoder conditioned on a context vector c_i at every step (Cho et al. 2014):
 
-        s_i = GRU([e(y_{i-1}); c_i], s_{i-1}),   logits_i = E^T tanh(W_o [s_i; c_i; e(y_{i-1})])
+        s_i = GRU([e(y_{i-1}); c_i], s_{i-1}),   logits_i = E^T tanh(W_o [s_i; c_i;
+        e(y_{i-1})])
 
-    Here c_i = c, the encoder's summary, for every i. Chapter 4's attention decoder overrides
-    `context` and nothing else.
+    Here c_i = c, the encoder's summary, for every i. Chapter 4's attention decoder
+    overrides `context` and nothing else.
     """
 
     def __init__(self, cfg: Seq2SeqConfig, embedding: nn.Embedding):
@@ -61,14 +74,17 @@ class Decoder(nn.Module):
         self.embedding, self.drop = embedding, nn.Dropout(cfg.dropout)
         self.init_state = nn.Linear(2 * H, H)           # s_0 = tanh(W_s c)
         self.cell = GRUCell(E + 2 * H, H)
-        self.out = nn.Linear(H + 2 * H + E, E)          # then tied to the embedding: logits = E^T tanh(.)
+        # then tied to the embedding: logits = E^T tanh(.)
+        self.out = nn.Linear(H + 2 * H + E, E)
 
     def start(self, annotations, summary, src_mask):
-        """Everything decoding needs: the memory (tensors, batch first) and the state s_0 (B, H)."""
+        """Everything decoding needs: the memory (tensors, batch first) and the state
+        s_0 (B, H)."""
         return (annotations, summary, src_mask), torch.tanh(self.init_state(summary))
 
     def context(self, s_prev, memory):
-        """c_i (B, 2H) and attention weights (B, S) or None. The fixed-vector model ignores s_{i-1}."""
+        """c_i (B, 2H) and attention weights (B, S) or None. The fixed-vector model
+        ignores s_{i-1}."""
         _, summary, _ = memory
         return summary, None
 
@@ -82,7 +98,8 @@ class Decoder(nn.Module):
         return t, s, weights
 
     def logits(self, t: torch.Tensor) -> torch.Tensor:
-        """(..., E) -> (..., V): scores against every embedding (the tied output layer)."""
+        """(..., E) -> (..., V): scores against every embedding (the tied output
+        layer)."""
         return t @ self.embedding.weight.T
 
     def step(self, y_prev, s_prev, memory):
@@ -94,8 +111,9 @@ class Seq2Seq(nn.Module):
     """Encoder-decoder (Sutskever et al. 2014; Cho et al. 2014). Chapter 3.
 
     forward(src, src_len, tgt_in) -> logits (B, T, V) with teacher forcing.
-    encode(src, src_len) -> (memory, state) and step(y_prev, state, memory) are what the decoding
-    loops (greedy_decode, beam_search) call; memory and state are batch-first tensors.
+    encode(src, src_len) -> (memory, state) and step(y_prev, state, memory) are what the
+    decoding loops (greedy_decode, beam_search) call; memory and state are batch-first
+    tensors.
     """
     decoder_class = Decoder
 
@@ -103,7 +121,8 @@ class Seq2Seq(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed_size, padding_idx=PAD)
-        # the embedding is also the output layer: N(0, 1/E) keeps the first logits near 0
+        # the embedding is also the output layer: N(0, 1/E) keeps the first logits near
+        # 0
         nn.init.normal_(self.embedding.weight, std=cfg.embed_size ** -0.5)
         with torch.no_grad():
             self.embedding.weight[PAD].zero_()
@@ -113,10 +132,12 @@ class Seq2Seq(nn.Module):
     def encode(self, src: torch.Tensor, src_len: torch.Tensor):
         src_len = torch.as_tensor(src_len)
         if src.dim() != 2 or src_len.shape != (src.shape[0],):
-            raise ValueError(f"expected src (batch, source tokens) and src_len (batch,), got src "
-                             f"{tuple(src.shape)} and src_len {tuple(src_len.shape)}; a single sentence "
+            raise ValueError("expected src (batch, source tokens) and src_len "
+                             "(batch,), got src "
+                             f"{tuple(src.shape)} and src_len {tuple(src_len.shape)}; "
+                             "a single sentence "
                              f"is a batch of one: src.unsqueeze(0)")
-        src_mask = src != PAD                                                # (B, S): True at real tokens
+        src_mask = src != PAD  # (B, S): True at real tokens
         annotations, summary = self.encoder(src, src_len.cpu())
         return self.decoder.start(annotations, summary, src_mask)
 
@@ -127,17 +148,22 @@ class Seq2Seq(nn.Module):
         memory, s = self.encode(src, src_len)
         readouts, weights = [], []
         for i in range(tgt_in.shape[1]):
-            t, s, w = self.decoder.readout(tgt_in[:, i], s, memory)         # teacher forcing: true y_{i-1}
+            # teacher forcing: true y_{i-1}
+            t, s, w = self.decoder.readout(tgt_in[:, i], s, memory)
             readouts.append(t)
             weights.append(w)
-        logits = self.decoder.logits(torch.stack(readouts, dim=1))           # (B, T, V): one big matmul
+        # (B, T, V): one big matmul
+        logits = self.decoder.logits(torch.stack(readouts, dim=1))
         if return_weights:
             return logits, torch.stack(weights, dim=1)                       # (B, T, S)
         return logits
 
 
-def seq2seq_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: float = 0.0):
-    """Mean cross-entropy over the real target tokens: padding positions are masked out."""
+def seq2seq_loss(
+    logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: float = 0.0
+):
+    """Mean cross-entropy over the real target tokens: padding positions are masked
+    out."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1),
                            ignore_index=PAD, label_smoothing=label_smoothing)
 
@@ -148,15 +174,19 @@ def translation_loss(model, inputs, tgt_out):
 
 
 def random_batches(id_pairs, batch_size: int, generator=None):
-    """A get_batch() for `fit`: batch_size random pairs -> ((src, src_len, tgt_in), tgt_out)."""
+    """A get_batch() for `fit`: batch_size random pairs -> ((src, src_len, tgt_in),
+    tgt_out)."""
     def get_batch():
-        idx = torch.randint(0, len(id_pairs), (batch_size,), generator=generator).tolist()
+        idx = torch.randint(
+            0, len(id_pairs), (batch_size,), generator=generator
+        ).tolist()
         src, src_len, tgt_in, tgt_out = make_batch([id_pairs[i] for i in idx])
         return (src, src_len, tgt_in), tgt_out
     return get_batch
 
 def select(tensors, index: torch.Tensor):
-    """Pick rows `index` of every batch-first tensor in a (nested) tuple; None stays None."""
+    """Pick rows `index` of every batch-first tensor in a (nested) tuple; None stays
+    None."""
     if tensors is None:
         return None
     if isinstance(tensors, tuple):
@@ -165,11 +195,14 @@ def select(tensors, index: torch.Tensor):
 
 
 @torch.no_grad()
-def greedy_decode(model, src, src_len, max_len: int = 100, return_weights: bool = False):
-    """Feed back the most likely token until every sentence has produced <eos> (or max_len).
+def greedy_decode(
+    model, src, src_len, max_len: int = 100, return_weights: bool = False
+):
+    """Feed back the most likely token until every sentence has produced <eos> (or
+    max_len).
 
-    Returns a list of B id lists without <bos>/<eos>; with return_weights also a list of B attention
-    matrices (T_i, S) (None for a model without attention).
+    Returns a list of B id lists without <bos>/<eos>; with return_weights also a list of
+    B attention matrices (T_i, S) (None for a model without attention).
     """
     model.eval()
     B = src.shape[0]
@@ -190,7 +223,7 @@ def greedy_decode(model, src, src_len, max_len: int = 100, return_weights: bool 
     for row in tokens:
         n = row.index(EOS) if EOS in row else len(row)
         out.append(row[:n])
-        lengths.append(n + 1)                                                # the weights of <eos> too
+        lengths.append(n + 1)  # the weights of <eos> too
     if not return_weights:
         return out
     if weights[0] is None:
@@ -199,9 +232,18 @@ def greedy_decode(model, src, src_len, max_len: int = 100, return_weights: bool 
     return out, [W[b, :lengths[b], :int(src_len[b])] for b in range(B)]
 
 @torch.no_grad()
-def translate(model, texts: list[str], src_tok, tgt_tok, batch_size: int = 128, beam_size: int = 1,
-              max_len: int = 160, alpha: float = 0.6) -> list[str]:
-    """Translate texts in batches of similar length (greedy when beam_size=1); order is kept."""
+def translate(
+    model,
+    texts: list[str],
+    src_tok,
+    tgt_tok,
+    batch_size: int = 128,
+    beam_size: int = 1,
+    max_len: int = 160,
+    alpha: float = 0.6,
+) -> list[str]:
+    """Translate texts in batches of similar length (greedy when beam_size=1); order is
+    kept."""
     device = next(model.parameters()).device
     ids = [src_tok.encode(t) for t in texts]
     out = [None] * len(texts)
@@ -219,57 +261,67 @@ def translate(model, texts: list[str], src_tok, tgt_tok, batch_size: int = 128, 
     return out
 
 def length_penalty(length: torch.Tensor, alpha: float) -> torch.Tensor:
-    """GNMT's length normalisation lp(Y) = ((5 + |Y|) / 6)^alpha (Wu et al. 2016); alpha=0: none."""
+    """GNMT's length normalisation lp(Y) = ((5 + |Y|) / 6)^alpha (Wu et al. 2016);
+    alpha=0: none."""
     return ((5.0 + length) / 6.0) ** alpha
 
 
 @torch.no_grad()
-def beam_search(model, src, src_len, beam_size: int = 4, max_len: int = 100, alpha: float = 0.6):
-    """Beam search: keep the beam_size best partial translations of each sentence; rank finished
-    ones by log P(Y|X) / lp(Y). Returns B id lists without <bos>/<eos>.
+def beam_search(
+    model, src, src_len, beam_size: int = 4, max_len: int = 100, alpha: float = 0.6
+):
+    """Beam search: keep the beam_size best partial translations of each sentence; rank
+    finished ones by log P(Y|X) / lp(Y). Returns B id lists without <bos>/<eos>.
 
-    All B x K hypotheses run as one batch. Each step looks at the 2K best extensions: those that
-    end in <eos> among the top K are set aside as finished, the best K others live on.
+    All B x K hypotheses run as one batch. Each step looks at the 2K best extensions:
+    those that end in <eos> among the top K are set aside as finished, the best K others
+    live on.
     """
     model.eval()
     B, K, dev = src.shape[0], beam_size, src.device
     memory, s = model.encode(src, src_len)
-    rows = torch.arange(B, device=dev).repeat_interleave(K)                 # (B·K,) sentence of each beam
+    # (B·K,) sentence of each beam
+    rows = torch.arange(B, device=dev).repeat_interleave(K)
     memory, s = select(memory, rows), select(s, rows)
     scores = torch.full((B, K), float("-inf"), device=dev)
-    scores[:, 0] = 0.0                                                       # one live beam to start with
+    scores[:, 0] = 0.0  # one live beam to start with
     hyps = torch.full((B * K, 1), BOS, dtype=torch.long, device=dev)         # (B·K, t)
-    finished = [[] for _ in range(B)]                                        # (normalised score, ids)
+    finished = [[] for _ in range(B)]  # (normalised score, ids)
     for t in range(1, max_len + 1):
         logits, s, _ = model.step(hyps[:, -1], s, memory)
         logp = F.log_softmax(logits.float(), dim=-1)                         # (B·K, V)
         V = logp.shape[-1]
-        cand = (scores.view(-1, 1) + logp).view(B, K * V)                    # (B, K·V) total log P
+        cand = (scores.view(-1, 1) + logp).view(B, K * V)  # (B, K·V) total log P
         top, flat = cand.topk(2 * K, dim=1)                                  # (B, 2K)
         beam, token = flat // V, flat % V
         is_eos = token == EOS
         for b, j in (is_eos[:, :K] & (top[:, :K] > float("-inf"))).nonzero().tolist():
             ids = hyps[b * K + beam[b, j], 1:].tolist()
-            norm = top[b, j].item() / length_penalty(torch.tensor(float(t)), alpha).item()
+            norm = (
+                top[b, j].item() / length_penalty(torch.tensor(float(t)), alpha).item()
+            )
             finished[b].append((norm, ids))
-        # the K best extensions that do not end the sentence live on (at most K of 2K end in <eos>)
+        # the K best extensions that do not end the sentence live on (at most K of 2K
+        # end in <eos>)
         keep = is_eos.float().argsort(dim=1, stable=True)[:, :K]             # (B, K)
         scores = top.gather(1, keep)
-        parent = (torch.arange(B, device=dev).unsqueeze(1) * K + beam.gather(1, keep)).view(-1)
+        parent = (
+            torch.arange(B, device=dev).unsqueeze(1) * K + beam.gather(1, keep)
+        ).view(-1)
         hyps = torch.cat([hyps[parent], token.gather(1, keep).view(-1, 1)], dim=1)
         s = select(s, parent)
         if all(len(f) >= K for f in finished):
             break
     results = []
     for b in range(B):
-        if not finished[b]:                                                  # max_len reached: best live beam
+        if not finished[b]:  # max_len reached: best live beam
             finished[b].append((scores[b, 0].item(), hyps[b * K, 1:].tolist()))
         results.append(max(finished[b], key=lambda f: f[0])[1])
     return results
 
 def save_checkpoint(path, model: nn.Module, tokenizer, **meta) -> None:
-    """Weights (stored as float16: half the size, and enough for inference) with the config,
-    the tokenizer and any `meta` (strings) in the safetensors header."""
+    """Weights (stored as float16: half the size, and enough for inference) with the
+    config, the tokenizer and any `meta` (strings) in the safetensors header."""
     half = copy.deepcopy(model).to("cpu", torch.float16)
     header = {"config": json.dumps(asdict(model.cfg)), "tokenizer": tokenizer.to_str(),
               **{k: str(v) for k, v in meta.items()}}
@@ -277,8 +329,8 @@ def save_checkpoint(path, model: nn.Module, tokenizer, **meta) -> None:
 
 
 def load_checkpoint(path, make_model, device=None):
-    """Rebuild a model saved by save_checkpoint: make_model(cfg, meta) builds it, then the weights
-    are loaded as float32. Returns (model, tokenizer, meta)."""
+    """Rebuild a model saved by save_checkpoint: make_model(cfg, meta) builds it, then
+    the weights are loaded as float32. Returns (model, tokenizer, meta)."""
     with safe_open(str(path), framework="pt") as f:
         meta = dict(f.metadata())
     fields = json.loads(meta.pop("config"))
@@ -289,6 +341,7 @@ def load_checkpoint(path, make_model, device=None):
         cfg = Seq2SeqConfig(**fields)
     tokenizer = SubwordTokenizer.from_str(meta.pop("tokenizer"))
     model = make_model(cfg, meta)
-    load_model(model, str(path))                          # copies float16 values into float32 parameters
-    meta = {k: v for k, v in meta.items() if k not in model.state_dict()}   # drop safetensors' alias notes
+    load_model(model, str(path))  # copies float16 values into float32 parameters
+    # drop safetensors' alias notes
+    meta = {k: v for k, v in meta.items() if k not in model.state_dict()}
     return model.to(device or "cpu").eval(), tokenizer, meta

@@ -8,11 +8,13 @@ import torch
 
 
 class Vocab:
-    """Maps tokens (here: characters) to integer ids and back; id 0 is '<unk>'. Chapter 1."""
+    """Maps tokens (here: characters) to integer ids and back; id 0 is '<unk>'. Chapter
+    1."""
 
     def __init__(self, tokens, min_freq: int = 1):
         counts = Counter(tokens)
-        kept = sorted(t for t, c in counts.items() if c >= min_freq)   # sorted: ids do not depend on order of appearance
+        # sorted: ids do not depend on order of appearance
+        kept = sorted(t for t, c in counts.items() if c >= min_freq)
         self.idx_to_token = ["<unk>"] + kept
         self.token_to_idx = {t: i for i, t in enumerate(self.idx_to_token)}
 
@@ -21,26 +23,33 @@ class Vocab:
 
     def encode(self, tokens) -> torch.Tensor:
         """Token sequence -> 1-D tensor of ids; unseen tokens become 0 ('<unk>')."""
-        return torch.tensor([self.token_to_idx.get(t, 0) for t in tokens], dtype=torch.long)
+        return torch.tensor(
+            [self.token_to_idx.get(t, 0) for t in tokens], dtype=torch.long
+        )
 
     def decode(self, ids) -> str:
         """Ids -> the string of their tokens joined together."""
         return "".join(self.idx_to_token[int(i)] for i in ids)
 
 def random_windows(data: torch.Tensor, batch_size: int, num_steps: int, generator=None):
-    """A batch of windows at random starts: X (B, T) and Y (B, T), Y being X shifted one step left."""
+    """A batch of windows at random starts: X (B, T) and Y (B, T), Y being X shifted one
+    step left."""
     if data.dim() != 1 or len(data) <= num_steps + 1:
-        raise ValueError(f"need a 1-D id tensor longer than num_steps + 1 = {num_steps + 1}, "
+        raise ValueError("need a 1-D id tensor longer than num_steps + 1 = "
+                         f"{num_steps + 1}, "
                          f"got shape {tuple(data.shape)}")
-    starts = torch.randint(0, len(data) - num_steps - 1, (batch_size,), generator=generator)
+    starts = torch.randint(
+        0, len(data) - num_steps - 1, (batch_size,), generator=generator
+    )
     idx = starts.unsqueeze(1) + torch.arange(num_steps + 1)            # (B, T + 1)
     windows = data[idx]
     return windows[:, :-1], windows[:, 1:]                              # (B, T), (B, T)
 
 
 def sequential_windows(data: torch.Tensor, batch_size: int, num_steps: int):
-    """Non-overlapping windows covering `data` once, in order (for evaluation): yields X, Y (B, T)."""
-    n = (len(data) - 1) // num_steps * num_steps                        # drop the ragged end
+    """Non-overlapping windows covering `data` once, in order (for evaluation): yields
+    X, Y (B, T)."""
+    n = (len(data) - 1) // num_steps * num_steps  # drop the ragged end
     X = data[:n].view(-1, num_steps)
     Y = data[1:n + 1].view(-1, num_steps)
     for i in range(0, len(X), batch_size):

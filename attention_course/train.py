@@ -12,16 +12,21 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 
-def clip_grad_norm(parameters: Iterable[torch.Tensor], max_norm: float, eps: float = 1e-6) -> torch.Tensor:
+def clip_grad_norm(
+    parameters: Iterable[torch.Tensor], max_norm: float, eps: float = 1e-6
+) -> torch.Tensor:
     """Scale all gradients in place so that their global L2 norm is at most `max_norm`.
 
-    Returns the global norm *before* clipping, like torch.nn.utils.clip_grad_norm_. Chapter 1.
+    Returns the global norm *before* clipping, like torch.nn.utils.clip_grad_norm_.
+    Chapter 1.
     """
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return torch.tensor(0.0)
     # norm of all gradients as one long vector, without concatenating them
-    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    total = torch.linalg.vector_norm(
+        torch.stack([torch.linalg.vector_norm(g) for g in grads])
+    )
     # eps avoids 0/0; clamp(max=1) leaves gradients that are already small untouched
     scale = (max_norm / (total + eps)).clamp(max=1.0)
     for g in grads:
@@ -33,12 +38,14 @@ class TrainConfig:
     """How `fit` trains. Chapter 1."""
     num_updates: int = 300           # optimizer updates
     lr: float = 3e-3                 # Adam's learning rate
-    max_norm: float | None = 1.0     # clip the global gradient norm to this; None: no clipping
-    log_every: int = 25              # log the training loss averaged over this many updates
+    # clip the global gradient norm to this; None: no clipping
+    max_norm: float | None = 1.0
+    log_every: int = 25  # log the training loss averaged over this many updates
 
 
 def lm_loss(model, X, Y):
-    """Mean next-token cross-entropy: X, Y (B, T) ids, Y being X shifted one step left."""
+    """Mean next-token cross-entropy: X, Y (B, T) ids, Y being X shifted one step
+    left."""
     logits, _ = model(X)                                                # (B, T, V)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
 
@@ -52,10 +59,11 @@ def to_device(batch, device):
 
 def fit(model, get_batch, config: TrainConfig, loss_fn=lm_loss, device=None,
         on_log: Optional[Callable[[int, float], None]] = None):
-    """Train `model` with Adam on batches from get_batch(); return the history [(step, mean loss)].
+    """Train `model` with Adam on batches from get_batch(); return the history
+    [(step, mean loss)].
 
-    on_log(step, mean_loss), if given, is called after each logged step (e.g. to evaluate on
-    held-out data); the model is put back into training mode afterwards.
+    on_log(step, mean_loss), if given, is called after each logged step (e.g. to
+    evaluate on held-out data); the model is put back into training mode afterwards.
     """
     device = device or next(model.parameters()).device
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -87,7 +95,10 @@ def perplexity(model, batches, device=None) -> float:
     total, count = 0.0, 0
     for X, Y in batches:
         logits, _ = model(X.to(device))                                 # (B, T, V)
-        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.to(device).reshape(-1),
-                                 reduction="sum").item()
+        total += F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            Y.to(device).reshape(-1),
+            reduction="sum",
+        ).item()
         count += Y.numel()
     return math.exp(total / count)

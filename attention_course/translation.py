@@ -11,7 +11,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
-PAD, UNK, BOS, EOS = range(4)          # every tokenizer of the course puts the specials first
+PAD, UNK, BOS, EOS = range(4)  # every tokenizer of the course puts the specials first
 
 _DATE_FORMATS = [
     lambda d: f"{d.day} {d.month_name} {d.year}",             # 3 March 2021
@@ -20,10 +20,12 @@ _DATE_FORMATS = [
     lambda d: f"{d.day_name} {d.day} {d.month_abbr} {d.year}",
     lambda d: f"the {d.ordinal} of {d.month_name}, {d.year}",
     lambda d: f"{d.month_abbr} {d.ordinal} {d.year}",
-    lambda d: f"{d.day:02d}/{d.month:02d}/{d.year}",          # day first, as in most of the world
+    # day first, as in most of the world
+    lambda d: f"{d.day:02d}/{d.month:02d}/{d.year}",
     lambda d: f"{d.day}.{d.month}.{d.year}",
     lambda d: f"{d.year}/{d.month}/{d.day}",
-    lambda d: f"{d.day}-{d.month_abbr}-{d.year % 100:02d}",   # 3-Mar-21 (years 1950-2049)
+    # 3-Mar-21 (years 1950-2049)
+    lambda d: f"{d.day}-{d.month_abbr}-{d.year % 100:02d}",
 ]
 
 
@@ -48,15 +50,21 @@ class _Date:
 
     @property
     def ordinal(self) -> str:
-        suffix = "th" if 10 <= self.day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(self.day % 10, "th")
+        suffix = (
+            "th"
+            if 10 <= self.day % 100 <= 20
+            else {1: "st", 2: "nd", 3: "rd"}.get(self.day % 10, "th")
+        )
         return f"{self.day}{suffix}"
 
 
 def make_dates(n: int, seed: int = 0) -> list[tuple[str, str]]:
-    """n pairs (date as a person writes it, ISO 8601 date), from 1950-01-01 to 2049-12-31. Chapter 3.
+    """n pairs (date as a person writes it, ISO 8601 date), from 1950-01-01 to
+    2049-12-31. Chapter 3.
 
-    The formats mix names, ordinals, weekdays and numbers; casing varies. Numeric formats are
-    day-first, so no date is ambiguous, and two-digit years are read as 1950-2049.
+    The formats mix names, ordinals, weekdays and numbers; casing varies. Numeric
+    formats are day-first, so no date is ambiguous, and two-digit years are read as
+    1950-2049.
     """
     rng = random.Random(seed)
     pairs = []
@@ -70,14 +78,19 @@ def make_dates(n: int, seed: int = 0) -> list[tuple[str, str]]:
     return pairs
 
 def bleu(hypotheses: list[str], references: list[str]) -> float:
-    """Corpus BLEU (Papineni et al. 2002) with sacrebleu's defaults (13a tokenisation, 4-grams). Chapter 3."""
+    """Corpus BLEU (Papineni et al. 2002) with sacrebleu's defaults (13a tokenisation,
+    4-grams). Chapter 3."""
     if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} "
+                         "references")
     return sacrebleu.corpus_bleu(hypotheses, [references]).score
 
 
-def bleu_by_length(src_lengths, hypotheses, references, edges) -> list[tuple[str, int, float]]:
-    """BLEU of the sentences whose source length falls in each bin [edges[i], edges[i+1]).
+def bleu_by_length(
+    src_lengths, hypotheses, references, edges
+) -> list[tuple[str, int, float]]:
+    """BLEU of the sentences whose source length falls in each bin [edges[i],
+    edges[i+1]).
 
     Returns [(bin label, number of sentences, BLEU)]; empty bins are left out.
     """
@@ -85,15 +98,21 @@ def bleu_by_length(src_lengths, hypotheses, references, edges) -> list[tuple[str
     for lo, hi in zip(edges[:-1], edges[1:]):
         idx = [i for i, n in enumerate(src_lengths) if lo <= n < hi]
         if idx:
-            rows.append((f"{lo}-{hi - 1}", len(idx),
-                         bleu([hypotheses[i] for i in idx], [references[i] for i in idx])))
+            rows.append(
+                (
+                    f"{lo}-{hi - 1}",
+                    len(idx),
+                    bleu([hypotheses[i] for i in idx], [references[i] for i in idx]),
+                )
+            )
     return rows
 
 class CharTokenizer:
-    """Characters as tokens, with the four SPECIALS first. Used for the dates task. Chapter 3."""
+    """Characters as tokens, with the four SPECIALS first. Used for the dates task.
+    Chapter 3."""
 
     def __init__(self, texts):
-        chars = sorted(set("".join(texts)))            # sorted: ids do not depend on text order
+        chars = sorted(set("".join(texts)))  # sorted: ids do not depend on text order
         self.itos = list(SPECIALS) + chars
         self.stoi = {c: i for i, c in enumerate(self.itos)}
 
@@ -110,10 +129,11 @@ class CharTokenizer:
 
 
 class SubwordTokenizer:
-    """Byte-level BPE (Sennrich et al. 2016) learned with Hugging Face `tokenizers`. Chapter 3.
+    """Byte-level BPE (Sennrich et al. 2016) learned with Hugging Face `tokenizers`.
+    Chapter 3.
 
-    Byte-level means every string can be encoded (no <unk>) and decode(encode(s)) == s exactly,
-    so BLEU is computed on the model's own detokenised text.
+    Byte-level means every string can be encoded (no <unk>) and decode(encode(s)) == s
+    exactly, so BLEU is computed on the model's own detokenised text.
     """
 
     def __init__(self, tokenizer: Tokenizer):
@@ -124,9 +144,12 @@ class SubwordTokenizer:
         tok = Tokenizer(models.BPE(unk_token="<unk>"))
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIALS),
-                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                      show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            special_tokens=list(SPECIALS),
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
         tok.train_from_iterator(texts, trainer)
         return cls(tok)
 
@@ -152,8 +175,9 @@ class SubwordTokenizer:
         return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=True)
 
 def encode_pairs(pairs, src_tok, tgt_tok, max_len: int | None = None):
-    """Text pairs -> id pairs [(src ids, tgt ids)]; pairs longer than max_len tokens on either side
-    are dropped (training only: the test sets are never filtered). Chapter 3."""
+    """Text pairs -> id pairs [(src ids, tgt ids)]; pairs longer than max_len tokens on
+    either side are dropped (training only: the test sets are never filtered). Chapter
+    3."""
     out = []
     for src, tgt in pairs:
         s, t = src_tok.encode(src), tgt_tok.encode(tgt)
@@ -165,14 +189,17 @@ def encode_pairs(pairs, src_tok, tgt_tok, max_len: int | None = None):
 def pad(seqs, value: int = PAD) -> torch.Tensor:
     """List of id lists -> (B, T) tensor padded at the end with `value`."""
     T = max(len(s) for s in seqs)
-    return torch.tensor([list(s) + [value] * (T - len(s)) for s in seqs], dtype=torch.long)
+    return torch.tensor(
+        [list(s) + [value] * (T - len(s)) for s in seqs], dtype=torch.long
+    )
 
 
 def make_batch(id_pairs):
     """[(src ids, tgt ids)] -> src (B, S), src_len (B,), tgt_in (B, T), tgt_out (B, T).
 
-    tgt_in starts with <bos> and tgt_out ends with <eos>: at step t the decoder reads tgt_in[:, t]
-    (the previous *true* token: teacher forcing) and is trained to predict tgt_out[:, t].
+    tgt_in starts with <bos> and tgt_out ends with <eos>: at step t the decoder reads
+    tgt_in[:, t] (the previous *true* token: teacher forcing) and is trained to predict
+    tgt_out[:, t].
     """
     src = [s for s, _ in id_pairs]
     src_len = torch.tensor([len(s) for s in src])
@@ -182,15 +209,19 @@ def make_batch(id_pairs):
 
 
 def length_batches(id_pairs, batch_size: int, generator=None, shuffle: bool = True):
-    """Index lists of batches of pairs with similar source length, so little of a batch is padding.
+    """Index lists of batches of pairs with similar source length, so little of a batch
+    is padding.
 
-    With shuffle, the order inside length ties and the order of batches are random (seeded by
-    `generator`); without, batches come in order of source length.
+    With shuffle, the order inside length ties and the order of batches are random
+    (seeded by `generator`); without, batches come in order of source length.
     """
     n = len(id_pairs)
     noise = torch.rand(n, generator=generator) if shuffle else torch.zeros(n)
     order = sorted(range(n), key=lambda i: (len(id_pairs[i][0]), noise[i].item()))
     batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
     if shuffle:
-        batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+        batches = [
+            batches[i]
+            for i in torch.randperm(len(batches), generator=generator).tolist()
+        ]
     return batches

@@ -2,9 +2,13 @@
 
     python tools/execute_notebooks.py book/01_rnn.ipynb ...             # run and save in place
     python tools/execute_notebooks.py --no-save --report FILE book/*.ipynb  # time only, write a report
+    python tools/execute_notebooks.py --tidy-only book/*.ipynb          # tidy saved outputs, run nothing
 
 Used by `make execute` (save) and `make bench` (time). The kernel is this Python's own
 (the course's .venv), so the notebooks see exactly the installed package.
+
+Saved outputs keep only the final state of each progress bar (collapse_progress_bars): tqdm
+redraws its bar with carriage returns, and without that every redraw stays in the notebook.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -25,6 +30,55 @@ from attention_course.runtime import cpu_name
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Everything on a line up to its last carriage return that more text follows: what a terminal
+# overwrites. nbval resolves carriage returns with the same pattern before it compares streams.
+_OVERWRITTEN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)
+
+
+def collapse_progress_bars(nb) -> int:
+    """Keep only the final state of each progress bar in the stream outputs of `nb`, in place.
+
+    A progress bar (tqdm) redraws itself with "\r", and the kernel sends every redraw as its own
+    stream output: hundreds of them in a training cell. Consecutive stream outputs of the same
+    name (stdout or stderr) are merged, as Jupyter shows them, and each line keeps only what
+    follows its last carriage return: what a terminal shows, since each redraw covers the one
+    before. nbval merges streams and resolves carriage returns the same way before it compares,
+    so a collapsed notebook compares as before. Returns how many outputs were merged away.
+    """
+    merged = 0
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            prev = outputs[-1] if outputs else None
+            if (out["output_type"] == "stream" and prev is not None
+                    and prev["output_type"] == "stream" and prev["name"] == out["name"]):
+                prev["text"] = _text(prev["text"]) + _text(out["text"])
+                merged += 1
+            else:
+                outputs.append(out)
+        for out in outputs:
+            if out["output_type"] == "stream":
+                out["text"] = _OVERWRITTEN.sub("", _text(out["text"]))
+        cell["outputs"] = outputs
+    return merged
+
+
+def _text(text) -> str:
+    return "".join(text) if isinstance(text, list) else text
+
+
+def tidy(path: Path) -> int:
+    """Collapse the progress bars of a saved notebook without running it."""
+    nb = nbformat.read(path, as_version=4)
+    before = nbformat.writes(nb)
+    merged = collapse_progress_bars(nb)
+    if nbformat.writes(nb) != before:
+        nbformat.write(nb, path)
+    return merged
+
+
 def execute(path: Path, save: bool, timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
     # record_timing=False: no per-cell timestamps, so a re-run changes only what the code prints.
@@ -34,6 +88,7 @@ def execute(path: Path, save: bool, timeout: int) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     if save:
+        collapse_progress_bars(nb)
         nbformat.write(nb, path)
     return seconds
 
@@ -48,10 +103,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="+", type=Path)
     ap.add_argument("--no-save", action="store_true", help="do not write outputs back")
+    ap.add_argument("--tidy-only", action="store_true",
+                    help="run nothing: only collapse the progress bars of the saved outputs")
     ap.add_argument("--report", type=Path, help="write a Markdown table of the times here")
     ap.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     ap.add_argument("--budget", type=float, default=90.0, help="seconds a chapter may take (reported)")
     args = ap.parse_args()
+    if args.tidy_only:
+        for path in args.notebooks:
+            print(f"{path}: {tidy(path)} progress-bar outputs merged", flush=True)
+        return 0
     rows = []
     for path in args.notebooks:
         seconds = execute(path, save=not args.no_save, timeout=args.timeout)
