@@ -53,8 +53,7 @@ def test_code_lines_fit_the_page(path):
         "`make release`):\n" + "\n".join(too_wide))
 
 
-# Chapter 6's outputs are re-executed by its owner; drop it from here once they are collapsed.
-COLLAPSED = [p for p in BOOK if p.name != "06_transformer.ipynb"]
+COLLAPSED = BOOK
 
 
 @pytest.mark.parametrize("path", COLLAPSED, ids=_name)
