@@ -20,7 +20,7 @@ _DATE_FORMATS = [
     lambda d: f"{d.day_name} {d.day} {d.month_abbr} {d.year}",
     lambda d: f"the {d.ordinal} of {d.month_name}, {d.year}",
     lambda d: f"{d.month_abbr} {d.ordinal} {d.year}",
-    # day first, as in most of the world
+    # day before month, or year/month/day: never month first, so none is ambiguous
     lambda d: f"{d.day:02d}/{d.month:02d}/{d.year}",
     lambda d: f"{d.day}.{d.month}.{d.year}",
     lambda d: f"{d.year}/{d.month}/{d.day}",
@@ -63,8 +63,8 @@ def make_dates(n: int, seed: int = 0) -> list[tuple[str, str]]:
     2049-12-31. Chapter 3.
 
     The formats mix names, ordinals, weekdays and numbers; casing varies. Numeric
-    formats are day-first, so no date is ambiguous, and two-digit years are read as
-    1950-2049.
+    formats put the day before the month or the year first, never the month first, so
+    no date is ambiguous; two-digit years are read as 1950-2049.
     """
     rng = random.Random(seed)
     pairs = []
