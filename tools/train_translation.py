@@ -72,9 +72,9 @@ def model_from_record(cfg, meta):
     return build_model(meta.get("arch", "attention"), cfg)
 
 
-def write_hypotheses(model, tok, name: str, srcs) -> Path:
+def write_hypotheses(hyps: list[str], name: str) -> Path:
+    """The greedy test translations, one a line, next to the record."""
     path = BENCH / f"{name}.greedy.txt"
-    hyps = translate(model, srcs, tok, tok)
     path.write_text("".join(h.replace("\n", " ") + "\n" for h in hyps))
     return path
 
@@ -273,13 +273,14 @@ def main(argv=None) -> int:
 
     srcs, refs = [s for s, _ in test], [t for _, t in test]
     t0 = time.time()
-    record["test_bleu_greedy"] = bleu(translate(model, srcs, tok, tok), refs)
+    greedy = translate(model, srcs, tok, tok)
+    record["test_bleu_greedy"] = bleu(greedy, refs)
     record["test_bleu_beam"] = bleu(translate(model, srcs, tok, tok, batch_size=32, beam_size=4), refs)
     record["copy_bleu"] = bleu(srcs, refs)
     record["eval_minutes"] = (time.time() - t0) / 60
     save_checkpoint(out, model, tok, **record)
     record["curve"], record["curve_verses"] = curve, args.curve_verses
-    write_hypotheses(model, tok, name, srcs)
+    write_hypotheses(greedy, name)
     record["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()
     record["megabytes"] = round(out.stat().st_size / 1e6, 2)
     BENCH.mkdir(parents=True, exist_ok=True)
@@ -294,7 +295,7 @@ def hypotheses_only(path: Path, device) -> int:
     src_code, _, tgt_code = meta["pair"].partition("-")
     srcs = [s for _, s, _ in parallel_verses(src_code, tgt_code, "test")]
     name = Path(meta["checkpoint"]).name.removesuffix(".safetensors")
-    out = write_hypotheses(model, tok, name, srcs)
+    out = write_hypotheses(translate(model, srcs, tok, tok), name)
     print(f"wrote {out.relative_to(ROOT)} ({len(srcs)} verses)")
     return 0
 
