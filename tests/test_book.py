@@ -6,7 +6,10 @@ once per session; the checks then read the HTML files directly, without a browse
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,10 @@ from book_fixtures import (  # noqa: F401  (built_book is a fixture)
 
 MATHJAX_DIR = ROOT / "_vendor" / "_static" / "mathjax"
 MATHJAX_SCRIPT = "_static/mathjax/tex-chtml-full.js"
+# An equation as Sphinx writes it into a page: <span class="math ...">\(TeX\)</span> (or a div).
+MATH_HTML = re.compile(r'<(span|div) class="math[^"]*">(.*?)</\1>', flags=re.S)
+# TeX a reader should not meet in search results: a command (\frac) or a delimiter (\( \[ $).
+RAW_TEX = re.compile(r"\\(?:[A-Za-z]{2,}|[()\[\]])|\$")
 
 
 def built_pages() -> list[Path]:
@@ -180,3 +187,72 @@ def test_vendored_mathjax_matches_its_checksums():
         data = (MATHJAX_DIR / name.strip()).read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest, f"{name} differs from SHA256SUMS"
     assert (MATHJAX_DIR / "LICENSE").read_text().lstrip().startswith("Apache License")
+
+
+@pytest.mark.slow
+def test_pages_have_one_menu_button_and_no_top_navbar(site):
+    """pydata-sphinx-theme's top navbar stays empty (navbar_persistent: [] in _config.yml).
+    Filled, it brought a second search field and a second, hidden pair of sidebar toggles
+    ahead of the book theme's; the themes' scripts bind only the first toggle of a page, so
+    the visible menu button did nothing and phones could not open the table of contents."""
+    for doc in toc_files():
+        page = page_of(doc).read_text(encoding="utf-8")
+        header = re.search(r'<header id="pst-header"[^>]*>(.*?)</header>', page, flags=re.S)
+        assert header is None or not header.group(1).strip(), f"{doc}: the top navbar has content"
+        primary = re.findall(r'class="[^"]*\bprimary-toggle\b', page)
+        secondary = re.findall(r'class="[^"]*\bsecondary-toggle\b', page)
+        assert len(primary) == 1, f"{doc}: {len(primary)} primary sidebar toggles (expected one)"
+        assert len(secondary) <= 1, f"{doc}: {len(secondary)} secondary sidebar toggles"
+
+
+def search_index() -> dict:
+    """searchindex.js: Search.setIndex({...}), the index Sphinx's search page loads."""
+    text = (HTML_DIR / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1:text.rindex(")")])
+
+
+@pytest.mark.slow
+def test_search_index_has_no_raw_tex(site):
+    """The search index holds the equations as plain text (tools/search_plain_math.py): no
+    section title with TeX in it, and no TeX command as a searchable word of a page whose
+    equations use it; the search page loads the script that does the same for snippets."""
+    from sphinx.search.en import SearchEnglish
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from search_plain_math import plain_math
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    index = search_index()
+    doc = "book/05_self_attention"
+    docindex = index["docnames"].index(doc)
+    article = page_of(doc).read_text(encoding="utf-8").split("<article", 1)[1]
+    equations = [html.unescape(tex) for _, tex in MATH_HTML.findall(article)]
+    commands = {name.lower() for tex in equations for name in re.findall(r"\\([A-Za-z]{2,})", tex)}
+    # searchable: the words of the page outside its equations (prose, code), and those a
+    # reader sees in the equations' plain text (\exp -> "exp", \text{mask} -> "mask")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", MATH_HTML.sub(" ", article)))
+    text += " " + " ".join(plain_math(tex) for tex in equations)
+    words = {word.lower() for word in re.findall(r"\w+", text)}
+    stem = SearchEnglish({}).stem  # the index holds stems: "times" is found as "time"
+    stems = {stem(word).lower() for word in words}
+    tex_only = {c for c in commands if c not in words and stem(c).lower() not in stems}
+    assert {"frac", "mathbb", "operatorname"} <= tex_only, f"{doc}: TeX commands {sorted(tex_only)}"
+
+    def pages_of(entry) -> set[int]:
+        return {entry} if isinstance(entry, int) else set(entry)
+
+    leaked = sorted(command for command in tex_only for word in {command, stem(command).lower()}
+                    for table in ("terms", "titleterms")
+                    if docindex in pages_of(index[table].get(word, [])))
+    assert not leaked, f"TeX commands indexed as words of {doc}: {leaked}"
+    titles = list(index["alltitles"]) + index["titles"]
+    assert not [t for t in titles if RAW_TEX.search(t)], \
+        f"titles with raw TeX: {[t for t in titles if RAW_TEX.search(t)]}"
+    assert "Why divide by √d_k" in index["alltitles"], "a title with an equation is not plain text"
+
+    search_page = (site / "search.html").read_text(encoding="utf-8")
+    assert re.search(r'<script src="_static/search_plain_math\.js(\?v=\w+)?"></script>', search_page), \
+        "search.html does not load _static/search_plain_math.js"
+    script = (site / "_static" / "search_plain_math.js").read_text(encoding="utf-8")
+    assert "Search.htmlToText" in script and "PLAIN_MATH_RULES" in script

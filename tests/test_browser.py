@@ -2,15 +2,20 @@
 
 Serves _build/html on 127.0.0.1 (built first if missing or out of date) and checks what only a
 browser shows: pages load, MathJax typesets the equations with its own fonts, figures decode,
-the search page finds the LSTM chapter, and every same-origin link or file a visited page uses
-answers 200.
+the menu button opens the table of contents on a phone (390 px) and hides it on a desktop,
+a page has exactly one visible search entry point and it searches, the search page finds the
+LSTM chapter and shows equations in its results as plain text, not TeX, and every same-origin
+link or file a visited page uses answers 200.
 
 Needs Debian's/Ubuntu's `chromium` and `chromium-driver` packages; skipped without them.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import html
 import http.server
+import re
 import shutil
 import sys
 import tempfile
@@ -22,7 +27,9 @@ from urllib.parse import urldefrag, urlsplit
 
 import pytest
 
-from book_fixtures import BOOK_TITLE, chapter_docs, ensure_site, exercise_docs, parse_page, page_of, toc_files
+from book_fixtures import (
+    BOOK_TITLE, ROOT, chapter_docs, ensure_site, exercise_docs, parse_page, page_of, toc_files,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,6 +46,17 @@ TIMEOUT_S = 20
 # it twice and the second copy's `const` is a SyntaxError (the first copy has already set the
 # same values; thebe itself is off).
 KNOWN_CONSOLE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
+# A phone's CSS viewport (390 x 844: iPhone 12 to 14), below the theme's 992 px breakpoint,
+# where the primary sidebar (the table of contents) is hidden and the menu button opens it as
+# a dialog.
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True}
+WIDE_SCREEN_PX = 992
+# What a reader can start a search from: the search fields and buttons of the theme (a button
+# opens the search dialog), and any plain search input.
+SEARCH_ENTRY_POINTS = '.search-button__button, input[type="search"], input[name="q"]'
+# TeX that a reader should not see in the search results: a command (\frac, \text) or a math
+# delimiter (\( \) \[ \] $).
+RAW_TEX = re.compile(r"\\(?:[A-Za-z]{2,}|[()\[\]])|\$")
 
 
 def find_program(*names: str) -> str | None:
@@ -144,6 +162,39 @@ def open_page(driver, url: str):
     assert driver.find_elements("css selector", "article h1, main h1"), f"{url}: no heading"
 
 
+@contextlib.contextmanager
+def phone_viewport(driver):
+    """Emulate a phone's screen (PHONE) until the block ends, then the desktop window again."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def visible(driver, selector: str) -> list:
+    return [e for e in driver.find_elements("css selector", selector) if e.is_displayed()]
+
+
+def reachable(driver, element) -> bool:
+    """The element is on screen and a click at its centre lands on it (nothing covers it)."""
+    return driver.execute_script("""
+        const e = arguments[0], r = e.getBoundingClientRect();
+        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+        if (!(r.width > 0 && r.height > 0 && x >= 0 && y >= 0
+              && x <= innerWidth && y <= innerHeight)) return false;
+        const hit = document.elementFromPoint(x, y);
+        return Boolean(hit && (hit === e || e.contains(hit)));""", element)
+
+
+def toc_link(driver, base_url: str, doc: str):
+    """The table-of-contents link (in the primary sidebar) to a document, or None."""
+    for link in driver.find_elements("css selector", "nav.bd-docs-nav a.reference"):
+        if link.get_attribute("href") == f"{base_url}{doc}.html":
+            return link
+    return None
+
+
 def assert_images_load(driver, url: str):
     """Every <img> of the page decodes to a real picture (naturalWidth > 0)."""
     driver.execute_script("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; });")
@@ -238,20 +289,154 @@ def test_mathjax_renders_offline(driver, base_url):
         assert not errors, f"{url}: console errors:\n" + "\n".join(errors)
 
 
+def test_phone_menu_opens_the_table_of_contents(driver, base_url):
+    """On a phone, the menu button opens the table of contents, and a chapter link in it is
+    visible, reachable, and leads to the chapter."""
+    # light pages (few equations): MathJax typesetting a chapter can keep a loaded machine's
+    # renderer too busy to answer the driver in time
+    with phone_viewport(driver):
+        open_page(driver, f"{base_url}book/conventions.html")
+        width = driver.execute_script("return window.innerWidth;")
+        assert width == PHONE["width"] < WIDE_SCREEN_PX, f"the emulated viewport is {width} px wide"
+        link = toc_link(driver, base_url, "book/02_lstm_gru")
+        assert link is not None, "no link to chapter 2 in the table of contents"
+        assert not link.is_displayed(), "on a phone the table of contents should start closed"
+        menus = visible(driver, ".primary-toggle")
+        assert len(menus) == 1, f"{len(menus)} visible menu buttons (expected one)"
+        assert reachable(driver, menus[0]), "the menu button is covered or off screen"
+        menus[0].click()
+        wait_for(driver, lambda d: d.execute_script(
+            "return document.querySelector('#pst-primary-sidebar-modal').open;"),
+            "the menu button did not open the table of contents")
+        link = toc_link(driver, base_url, "book/02_lstm_gru")
+        wait_for(driver, lambda d: link.is_displayed() and reachable(d, link),
+                 "the link to chapter 2 is not visible and clickable in the opened menu")
+        link.click()
+        wait_for(driver, lambda d: d.current_url.split("#")[0] == f"{base_url}book/02_lstm_gru.html",
+                 "the chapter link in the menu did not lead to chapter 2")
+        wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete",
+                 "chapter 2 did not finish loading")
+        heading = driver.find_element("css selector", "article h1").text
+        assert "LSTM" in heading, f"chapter 2 has the heading {heading!r}"
+        errors = console_errors(driver)
+        assert not errors, "console errors on a phone:\n" + "\n".join(errors)
+
+
+def test_desktop_menu_button_hides_and_shows_the_table_of_contents(driver, base_url):
+    """On a wide screen the table of contents is shown, and the menu button hides it and
+    brings it back."""
+    open_page(driver, f"{base_url}book/conventions.html")
+    assert driver.execute_script("return window.innerWidth;") >= WIDE_SCREEN_PX
+    link = toc_link(driver, base_url, "book/02_lstm_gru")
+    assert link is not None and link.is_displayed() and reachable(driver, link), \
+        "the table of contents is not shown on a wide screen"
+    menus = visible(driver, ".primary-toggle")
+    assert len(menus) == 1, f"{len(menus)} visible menu buttons (expected one)"
+    menus[0].click()
+    wait_for(driver, lambda d: not link.is_displayed(), "the menu button did not hide the contents")
+    menus[0].click()
+    wait_for(driver, lambda d: link.is_displayed(), "the menu button did not show the contents again")
+
+
+@pytest.mark.parametrize("screen", ["desktop", "phone"])
+def test_one_search_entry_point_that_searches(driver, base_url, screen):
+    """A page offers exactly one visible way into search (no second header strip with its
+    own search field), and it works: it opens the search dialog, and Enter lists results."""
+    from selenium.webdriver.common.keys import Keys
+
+    with phone_viewport(driver) if screen == "phone" else contextlib.nullcontext():
+        open_page(driver, f"{base_url}book/conventions.html")
+        entries = visible(driver, SEARCH_ENTRY_POINTS)
+        described = [f"<{e.tag_name} class={e.get_attribute('class')!r}>" for e in entries]
+        assert len(entries) == 1, f"{len(entries)} visible search entry points: {described}"
+        assert reachable(driver, entries[0]), f"the search entry point is covered: {described}"
+        entries[0].click()
+        wait_for(driver, lambda d: d.execute_script(
+            "return document.querySelector('#pst-search-dialog').open;"),
+            "the search entry point did not open the search dialog")
+        field = driver.find_element("css selector", '#pst-search-dialog input[name="q"]')
+        wait_for(driver, lambda d: field.is_displayed(), "the search dialog shows no field")
+        field.send_keys("LSTM", Keys.ENTER)
+        wait_for(driver, lambda d: "search.html?q=LSTM" in d.current_url,
+                 "Enter in the search dialog did not open the search page")
+        wait_for_search(driver, "book/02_lstm_gru.html", "LSTM")
+        hrefs = [href for href, _, _ in search_results(driver)]
+        assert any("book/02_lstm_gru.html" in h for h in hrefs), f"LSTM chapter not found: {hrefs}"
+
+
+def search_results(driver) -> list[tuple[str, str, str]]:
+    """(href, link text, snippet) of each result on the search page."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('#search-results li')).map(li => {
+            const a = li.querySelector('a'), p = li.querySelector('p.context');
+            return [a ? a.href : '', a ? a.innerText : '', p ? p.innerText : ''];
+        });""")
+
+
+def wait_for_search(driver, expected: str, query: str):
+    """Wait until the search page lists a result whose href contains `expected`, or is done."""
+    # results are added one by one, then the summary line is filled in ("Search finished, ...")
+    wait_for(driver, lambda d: any(expected in href for href, _, _ in search_results(d))
+             or d.execute_script("const s = document.querySelector('#search-results .search-summary');"
+                                 "return Boolean(s && s.innerText.trim());"),
+             f"the search page did not finish searching for {query!r}")
+
+
 def test_search_finds_the_lstm_chapter(driver, base_url):
     """Sphinx's client-side search (searchindex.js) lists the LSTM chapter for "LSTM"."""
     driver.get(base_url + "search.html?q=LSTM")
-
-    def result_links(d):
-        return [a.get_attribute("href") or "" for a in d.find_elements("css selector", "#search-results a")]
-
-    # results are added one by one, then the summary line is filled in ("Search finished, ...")
-    wait_for(driver, lambda d: any("book/02_lstm_gru.html" in h for h in result_links(d))
-             or d.execute_script("const s = document.querySelector('#search-results .search-summary');"
-                                 "return Boolean(s && s.innerText.trim());"),
-             "the search page did not finish searching for LSTM")
-    hrefs = result_links(driver)
+    wait_for_search(driver, "book/02_lstm_gru.html", "LSTM")
+    hrefs = [href for href, _, _ in search_results(driver)]
     assert any("book/02_lstm_gru.html" in h for h in hrefs), f"LSTM chapter not in the results: {hrefs}"
+
+
+def test_search_results_show_math_as_text(driver, base_url):
+    """Result titles and snippets show an equation as plain text (tools/search_plain_math.py):
+    "Why divide by √d_k", not "Why divide by \\sqrt{d_k}"."""
+    section = "book/05_self_attention.html#why-divide-by"
+    # a query of at least half a section title's length also finds the section by its title
+    driver.get(base_url + "search.html?q=why+divide+by")
+    wait_for_search(driver, section, "why divide by")
+    # the snippets come one after another, each once its page has been fetched
+    wait_for(driver, lambda d: all(snippet for _, _, snippet in search_results(d)),
+             "the search results did not all get a snippet")
+    results = search_results(driver)
+    found = [r for r in results if section in r[0]]
+    assert found, f"the section 'Why divide by sqrt(d_k)' is not in the results: {results}"
+    _, title, snippet = found[0]
+    assert title.endswith("Why divide by √d_k"), f"result title {title!r}"
+    assert "√d_k" in snippet, f"the section's equation is not in its snippet: {snippet!r}"
+    for href, title, snippet in results:
+        assert not RAW_TEX.search(f"{title} {snippet}"), f"raw TeX in {href}: {title!r} {snippet!r}"
+    # a chapter's whole text is an equation-dense snippet source: the LSTM results too
+    driver.get(base_url + "search.html?q=LSTM")
+    wait_for_search(driver, "book/02_lstm_gru.html", "LSTM")
+    wait_for(driver, lambda d: all(snippet for _, _, snippet in search_results(d)),
+             "the LSTM results did not all get a snippet")
+    for href, title, snippet in search_results(driver):
+        assert not RAW_TEX.search(f"{title} {snippet}"), f"raw TeX in {href}: {title!r} {snippet!r}"
+
+
+def test_search_page_converts_math_like_the_index(driver, base_url):
+    """The search page's converter (written from the same rules by the extension) gives the
+    same text as the Python one that built the index, for every equation of the chapters."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from search_plain_math import plain_math
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    html_math = re.compile(r'<(span|div) class="math[^"]*">(.*?)</\1>', re.S)
+    equations = sorted({html.unescape(m.group(2)) for doc in chapter_docs()
+                        for m in html_math.finditer(page_of(doc).read_text(encoding="utf-8"))})
+    assert len(equations) > 100, f"only {len(equations)} equations found in the chapters"
+    driver.get(base_url + "search.html")
+    wait_for(driver, lambda d: d.execute_script("return typeof plainMath === 'function';"),
+             "search.html did not load _static/search_plain_math.js")
+    in_browser = driver.execute_script("return arguments[0].map(plainMath);", equations)
+    differ = [(tex, ours, theirs) for tex, ours, theirs
+              in zip(equations, map(plain_math, equations), in_browser) if ours != theirs]
+    assert not differ, f"{len(differ)} equations convert differently, e.g. {differ[:3]}"
+    assert not [t for t in in_browser if RAW_TEX.search(t)], "TeX left after the conversion"
 
 
 def test_no_internal_link_is_broken(base_url, visited):
