@@ -242,4 +242,80 @@ WRONG_ANSWERS = [
                 raise ValueError(f"temperature must be > 0, got {temperature}")
             return torch.softmax(logits.float() / temperature, dim=-1)
         """),
+    # ---------------------------------------------------------------- 01_rnn: truncated_bptt_forward
+    _w("01_rnn", "truncated_bptt_forward", "no_detach",
+       "never cuts the graph: full backpropagation through time, chunk_size is ignored", True, """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            h, outputs = h0, []
+            for t in range(X.shape[1]):
+                h = step(X[:, t], h)
+                outputs.append(h)
+            return torch.stack(outputs, dim=1), h.detach()
+        """),
+    _w("01_rnn", "truncated_bptt_forward", "restarts_each_chunk",
+       "starts every chunk from h0 again (as the chapter's windows start from zero) instead of carrying the state",
+       True, """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            h, outputs = h0, []
+            for t in range(X.shape[1]):
+                if t % chunk_size == 0:
+                    h = h0
+                h = step(X[:, t], h)
+                outputs.append(h)
+            return torch.stack(outputs, dim=1), h.detach()
+        """),
+    _w("01_rnn", "truncated_bptt_forward", "detach_every_step",
+       "detaches the state at every step, whatever chunk_size is", True, """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            h, outputs = h0, []
+            for t in range(X.shape[1]):
+                h = step(X[:, t], h.detach())
+                outputs.append(h)
+            return torch.stack(outputs, dim=1), h.detach()
+        """),
+    _w("01_rnn", "truncated_bptt_forward", "detaches_h0",
+       "cuts at t = 0 too (t % chunk_size == 0): no gradient reaches h0", False, """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            h, outputs = h0, []
+            for t in range(X.shape[1]):
+                if t % chunk_size == 0:
+                    h = h.detach()
+                h = step(X[:, t], h)
+                outputs.append(h)
+            return torch.stack(outputs, dim=1), h.detach()
+        """),
+    _w("01_rnn", "truncated_bptt_forward", "h_last_attached",
+       "returns h_last still attached to the last chunk's graph", False, """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            h, outputs = h0, []
+            for t in range(X.shape[1]):
+                if t > 0 and t % chunk_size == 0:
+                    h = h.detach()
+                h = step(X[:, t], h)
+                outputs.append(h)
+            return torch.stack(outputs, dim=1), h
+        """),
+    _w("01_rnn", "truncated_bptt_forward", "drops_short_chunk",
+       "loops over T // chunk_size whole chunks: the steps of a shorter last chunk are dropped", False, """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            h, outputs = h0, []
+            for start in range(0, X.shape[1] // chunk_size * chunk_size, chunk_size):
+                if start > 0:
+                    h = h.detach()
+                for t in range(start, start + chunk_size):
+                    h = step(X[:, t], h)
+                    outputs.append(h)
+            return torch.stack(outputs, dim=1), h.detach()
+        """),
+    _w("01_rnn", "truncated_bptt_forward", "cut_one_step_late",
+       "cuts after step chunk_size instead of before it: every chunk but the first is shifted one step", True, """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            h, outputs = h0, []
+            for t in range(X.shape[1]):
+                h = step(X[:, t], h)
+                outputs.append(h)
+                if t > 0 and t % chunk_size == 0:
+                    h = h.detach()
+            return torch.stack(outputs, dim=1), h.detach()
+        """),
 ]

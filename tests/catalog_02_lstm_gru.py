@@ -190,4 +190,86 @@ WRONG_ANSWERS = [
                         param[H:2 * H] = 1.0 if name.startswith("bias_ih") else 0.0
             return lstm
         """),
+    # ---------------------------------------------------------------- 02_lstm_gru: lstm_forget_gates
+    _w("02_lstm_gru", "lstm_forget_gates", "input_gate_rows",
+       "reads the first block of rows, 0:H (the input gate), instead of H:2H", True, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                outputs, _ = lstm(X, state)
+                h0 = torch.zeros_like(outputs[:, 0]) if state is None else state[0][0]
+                h_prev = torch.cat([h0.unsqueeze(1), outputs[:, :-1]], dim=1)
+                W_if, W_hf = lstm.weight_ih_l0[:H], lstm.weight_hh_l0[:H]
+                b_f = lstm.bias_ih_l0[:H] + lstm.bias_hh_l0[:H]
+                return torch.sigmoid(X @ W_if.T + h_prev @ W_hf.T + b_f)
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "bias_ih_only",
+       "adds b_if but forgets b_hf", True, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                outputs, _ = lstm(X, state)
+                h0 = torch.zeros_like(outputs[:, 0]) if state is None else state[0][0]
+                h_prev = torch.cat([h0.unsqueeze(1), outputs[:, :-1]], dim=1)
+                W_if, W_hf = lstm.weight_ih_l0[H:2 * H], lstm.weight_hh_l0[H:2 * H]
+                b_f = lstm.bias_ih_l0[H:2 * H]
+                return torch.sigmoid(X @ W_if.T + h_prev @ W_hf.T + b_f)
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "no_sigmoid",
+       "returns the pre-activation, without the sigmoid", True, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                outputs, _ = lstm(X, state)
+                h0 = torch.zeros_like(outputs[:, 0]) if state is None else state[0][0]
+                h_prev = torch.cat([h0.unsqueeze(1), outputs[:, :-1]], dim=1)
+                W_if, W_hf = lstm.weight_ih_l0[H:2 * H], lstm.weight_hh_l0[H:2 * H]
+                b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
+                return X @ W_if.T + h_prev @ W_hf.T + b_f
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "current_output",
+       "uses the output h_t of the same step instead of the previous one, h_{t-1}", False, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                outputs, _ = lstm(X, state)
+                h0 = torch.zeros_like(outputs[:, 0]) if state is None else state[0][0]
+                h_prev = outputs
+                W_if, W_hf = lstm.weight_ih_l0[H:2 * H], lstm.weight_hh_l0[H:2 * H]
+                b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
+                return torch.sigmoid(X @ W_if.T + h_prev @ W_hf.T + b_f)
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "ignores_initial_h0",
+       "passes state to lstm but takes zeros as the previous output of step 0", False, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                outputs, _ = lstm(X, state)
+                h0 = torch.zeros_like(outputs[:, 0])
+                h_prev = torch.cat([h0.unsqueeze(1), outputs[:, :-1]], dim=1)
+                W_if, W_hf = lstm.weight_ih_l0[H:2 * H], lstm.weight_hh_l0[H:2 * H]
+                b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
+                return torch.sigmoid(X @ W_if.T + h_prev @ W_hf.T + b_f)
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "state_not_passed",
+       "uses h_0 at step 0 but runs lstm from zeros (state not passed on)", False, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                outputs, _ = lstm(X)
+                h0 = torch.zeros_like(outputs[:, 0]) if state is None else state[0][0]
+                h_prev = torch.cat([h0.unsqueeze(1), outputs[:, :-1]], dim=1)
+                W_if, W_hf = lstm.weight_ih_l0[H:2 * H], lstm.weight_hh_l0[H:2 * H]
+                b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
+                return torch.sigmoid(X @ W_if.T + h_prev @ W_hf.T + b_f)
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "no_recurrent_term",
+       "computes the gate from the input alone and leaves out the recurrent term h_{t-1} W_hf^T", False, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                W_if = lstm.weight_ih_l0[H:2 * H]
+                b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
+                return torch.sigmoid(X @ W_if.T + b_f)
+        """),
 ]
