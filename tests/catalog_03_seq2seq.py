@@ -276,4 +276,100 @@ WRONG_ANSWERS = [
             finished.sort(key=lambda h: h[0] / ((5 + len(h[1]) + 1) / 6) ** alpha, reverse=True)
             return finished[0][1]
         """),
+    # ---------------------------------------------------------------- 03_seq2seq: corpus_bleu
+    _w("03_seq2seq", "corpus_bleu", "unclipped_counts",
+       "counts every hypothesis n-gram found in the reference, however often it repeats", False, """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            matches, totals = [0] * max_n, [0] * max_n
+            for hyp, ref in zip(hypotheses, references):
+                for n in range(1, max_n + 1):
+                    hyp_ngrams = [tuple(hyp[k : k + n]) for k in range(len(hyp) - n + 1)]
+                    ref_ngrams = {tuple(ref[k : k + n]) for k in range(len(ref) - n + 1)}
+                    matches[n - 1] += sum(g in ref_ngrams for g in hyp_ngrams)
+                    totals[n - 1] += len(hyp_ngrams)
+            if min(matches) == 0:
+                return 0.0
+            c, r = sum(map(len, hypotheses)), sum(map(len, references))
+            brevity = 1.0 if c > r else math.exp(1 - r / c)
+            return 100 * brevity * math.exp(sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n)
+        """),
+    _w("03_seq2seq", "corpus_bleu", "brevity_swapped", "brevity penalty exp(1 - c / r): r and c swapped", True, """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            matches, totals = [0] * max_n, [0] * max_n
+            for hyp, ref in zip(hypotheses, references):
+                for n in range(1, max_n + 1):
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n]) for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n]) for k in range(len(ref) - n + 1))
+                    matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
+                    totals[n - 1] += sum(hyp_ngrams.values())
+            if min(matches) == 0:
+                return 0.0
+            c, r = sum(map(len, hypotheses)), sum(map(len, references))
+            brevity = 1.0 if c > r else math.exp(1 - c / r)
+            return 100 * brevity * math.exp(sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n)
+        """),
+    _w("03_seq2seq", "corpus_bleu", "brevity_when_longer",
+       "applies exp(1 - r / c) also when c > r, where it rewards a long hypothesis (a factor above 1)", False, """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            matches, totals = [0] * max_n, [0] * max_n
+            for hyp, ref in zip(hypotheses, references):
+                for n in range(1, max_n + 1):
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n]) for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n]) for k in range(len(ref) - n + 1))
+                    matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
+                    totals[n - 1] += sum(hyp_ngrams.values())
+            if min(matches) == 0:
+                return 0.0
+            c, r = sum(map(len, hypotheses)), sum(map(len, references))
+            return 100 * math.exp(1 - r / c) * math.exp(sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n)
+        """),
+    _w("03_seq2seq", "corpus_bleu", "mean_of_sentence_bleus",
+       "averages the BLEU of each sentence instead of pooling the counts over the corpus", False, """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            def sentence_bleu(hyp, ref):
+                matches, totals = [0] * max_n, [0] * max_n
+                for n in range(1, max_n + 1):
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n]) for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n]) for k in range(len(ref) - n + 1))
+                    matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
+                    totals[n - 1] += sum(hyp_ngrams.values())
+                if min(matches) == 0:
+                    return 0.0
+                brevity = 1.0 if len(hyp) > len(ref) else math.exp(1 - len(ref) / len(hyp))
+                return 100 * brevity * math.exp(sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n)
+            return sum(sentence_bleu(h, r) for h, r in zip(hypotheses, references)) / len(hypotheses)
+        """),
+    _w("03_seq2seq", "corpus_bleu", "arithmetic_mean",
+       "takes the arithmetic mean of the precisions p_n instead of their geometric mean", True, """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            matches, totals = [0] * max_n, [0] * max_n
+            for hyp, ref in zip(hypotheses, references):
+                for n in range(1, max_n + 1):
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n]) for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n]) for k in range(len(ref) - n + 1))
+                    matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
+                    totals[n - 1] += sum(hyp_ngrams.values())
+            if min(matches) == 0:
+                return 0.0
+            c, r = sum(map(len, hypotheses)), sum(map(len, references))
+            brevity = 1.0 if c > r else math.exp(1 - r / c)
+            return 100 * brevity * sum(m / t for m, t in zip(matches, totals)) / max_n
+        """),
+    _w("03_seq2seq", "corpus_bleu", "skips_orders_without_match",
+       "leaves out the orders with no match instead of scoring 0 (an 'effective order')", False, """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            matches, totals = [0] * max_n, [0] * max_n
+            for hyp, ref in zip(hypotheses, references):
+                for n in range(1, max_n + 1):
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n]) for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n]) for k in range(len(ref) - n + 1))
+                    matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
+                    totals[n - 1] += sum(hyp_ngrams.values())
+            logs = [math.log(m / t) for m, t in zip(matches, totals) if m > 0]
+            if not logs:
+                return 0.0
+            c, r = sum(map(len, hypotheses)), sum(map(len, references))
+            brevity = 1.0 if c > r else math.exp(1 - r / c)
+            return 100 * brevity * math.exp(sum(logs) / len(logs))
+        """),
 ]

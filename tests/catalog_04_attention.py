@@ -160,4 +160,67 @@ WRONG_ANSWERS = [
             weights = torch.softmax(weights, dim=-1)
             return (weights.unsqueeze(1) @ annotations).squeeze(1)
         """),
+    # ---------------------------------------------------------------- 04_attention: alignment_accuracy
+    _w("04_attention", "alignment_accuracy", "counts_padded_rows",
+       "scores all T rows of every sentence, padding and EOS rows included", False, """
+        def alignment_accuracy(weights, src_lengths, tgt_lengths):
+            B, T, S = weights.shape
+            real_source = torch.arange(S) < src_lengths.unsqueeze(1)
+            looked_at = weights.masked_fill(~real_source.unsqueeze(1), float("-inf")).argmax(-1)
+            mirror = src_lengths.unsqueeze(1) - 1 - torch.arange(T)
+            return (looked_at == mirror).float().mean().item()
+        """),
+    _w("04_attention", "alignment_accuracy", "mirrors_with_padded_width",
+       "mirrors step i to S - 1 - i, with the padded width instead of the sentence's length", False, """
+        def alignment_accuracy(weights, src_lengths, tgt_lengths):
+            B, T, S = weights.shape
+            real_source = torch.arange(S) < src_lengths.unsqueeze(1)
+            looked_at = weights.masked_fill(~real_source.unsqueeze(1), float("-inf")).argmax(-1)
+            i = torch.arange(T)
+            scored = i < tgt_lengths.unsqueeze(1)
+            hits = (looked_at == S - 1 - i) & scored
+            return hits.sum().item() / scored.sum().item()
+        """),
+    _w("04_attention", "alignment_accuracy", "mean_of_string_accuracies",
+       "averages each string's own accuracy: a short string weighs as much as a long one", False, """
+        def alignment_accuracy(weights, src_lengths, tgt_lengths):
+            B, T, S = weights.shape
+            real_source = torch.arange(S) < src_lengths.unsqueeze(1)
+            looked_at = weights.masked_fill(~real_source.unsqueeze(1), float("-inf")).argmax(-1)
+            i = torch.arange(T)
+            scored = i < tgt_lengths.unsqueeze(1)
+            hits = (looked_at == src_lengths.unsqueeze(1) - 1 - i) & scored
+            return (hits.sum(1) / scored.sum(1)).mean().item()
+        """),
+    _w("04_attention", "alignment_accuracy", "argmax_over_padding",
+       "takes the argmax over all S columns: a padded position with more weight wins", False, """
+        def alignment_accuracy(weights, src_lengths, tgt_lengths):
+            B, T, S = weights.shape
+            looked_at = weights.argmax(-1)
+            i = torch.arange(T)
+            scored = i < tgt_lengths.unsqueeze(1)
+            hits = (looked_at == src_lengths.unsqueeze(1) - 1 - i) & scored
+            return hits.sum().item() / scored.sum().item()
+        """),
+    _w("04_attention", "alignment_accuracy", "mirror_off_by_one", "mirrors step i to L_b - i instead of L_b - 1 - i", True, """
+        def alignment_accuracy(weights, src_lengths, tgt_lengths):
+            B, T, S = weights.shape
+            real_source = torch.arange(S) < src_lengths.unsqueeze(1)
+            looked_at = weights.masked_fill(~real_source.unsqueeze(1), float("-inf")).argmax(-1)
+            i = torch.arange(T)
+            scored = i < tgt_lengths.unsqueeze(1)
+            hits = (looked_at == src_lengths.unsqueeze(1) - i) & scored
+            return hits.sum().item() / scored.sum().item()
+        """),
+    _w("04_attention", "alignment_accuracy", "masks_in_place",
+       "fills the caller's weights at padded columns with -inf in place (masked_fill_)", False, """
+        def alignment_accuracy(weights, src_lengths, tgt_lengths):
+            B, T, S = weights.shape
+            real_source = torch.arange(S) < src_lengths.unsqueeze(1)
+            looked_at = weights.masked_fill_(~real_source.unsqueeze(1), float("-inf")).argmax(-1)
+            i = torch.arange(T)
+            scored = i < tgt_lengths.unsqueeze(1)
+            hits = (looked_at == src_lengths.unsqueeze(1) - 1 - i) & scored
+            return hits.sum().item() / scored.sum().item()
+        """),
 ]
