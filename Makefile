@@ -95,6 +95,7 @@ train-ch6: $(STAMP)  ## train chapter 6's Transformer checkpoint (PAIR=ylt-web; 
 records: $(STAMP)  ## retrain the small multi-seed experiments the chapters plot (benchmarks/*.json; about 20 CPU-minutes)
 	$(PY) benchmarks/bottleneck.py
 	$(PY) benchmarks/dates_length.py
+	$(PY) benchmarks/recall_seeds.py
 
 data: $(STAMP)  ## rebuild data/ from the public-domain Bible packages (byte-identical)
 	$(PY) data/build_bible.py
