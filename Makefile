@@ -92,10 +92,11 @@ CH6_EPOCHS = $(if $(filter kjv-asv,$(PAIR)),6,10)
 train-ch6: $(STAMP)  ## train chapter 6's Transformer checkpoint (PAIR=ylt-web; ARGS=... for more options)
 	$(PY) tools/train_translation.py --arch transformer --pair $(PAIR) --layers 4 --epochs $(CH6_EPOCHS) $(ARGS)
 
-records: $(STAMP)  ## retrain the small multi-seed experiments the chapters plot (benchmarks/*.json; about 20 CPU-minutes)
+records: $(STAMP)  ## retrain the small multi-seed experiments the chapters plot (benchmarks/*.json; about 30 CPU-minutes)
 	$(PY) benchmarks/bottleneck.py
 	$(PY) benchmarks/dates_length.py
 	$(PY) benchmarks/recall_seeds.py
+	$(PY) benchmarks/dates_budget.py --jobs 2
 
 data: $(STAMP)  ## rebuild data/ from the public-domain Bible packages (byte-identical)
 	$(PY) data/build_bible.py
