@@ -1,4 +1,4 @@
-"""Every course model of chapters 1-6 runs forward and backward with its parameters and inputs on
+"""Every course model of chapters 1-8 runs forward and backward with its parameters and inputs on
 PyTorch's `meta` device (shapes only, no data).
 
 A module that creates a tensor on a fixed device inside forward (torch.zeros(...) without
@@ -142,3 +142,16 @@ def test_the_check_catches_a_tensor_made_on_a_fixed_device():
     module = build(Careless)
     with pytest.raises(RuntimeError, match="device"):
         module(torch.randn(B, T, 4, device=META))
+
+
+def test_vit_and_cnn_run_on_meta():
+    from attention_course.vit import SmallCNN, ViT, ViTConfig
+    vit = build(lambda: ViT(ViTConfig(patch_size=7, d_model=16, num_heads=2, d_ff=32,
+                                      num_layers=2)))
+    images = torch.rand(B, 1, 28, 28, device=META)
+    labels = torch.randint(0, 10, (B,), device=META)
+    logits = vit(images)
+    assert logits.shape == (B, 10)
+    backward_reaches_every_parameter(vit, F.cross_entropy(logits, labels))
+    cnn = build(lambda: SmallCNN())
+    backward_reaches_every_parameter(cnn, F.cross_entropy(cnn(images), labels))
