@@ -138,12 +138,12 @@ def check_ids(ids, name: str = "ids") -> list[int]:
     """A 1-D sequence of token ids as a list of ints, or a ValueError."""
     if isinstance(ids, torch.Tensor):
         if ids.dim() != 1 or ids.is_floating_point():
-            raise ValueError(f"{name} must be a 1-D integer tensor or a list of ints; got "
-                             f"{ids.dtype} {tuple(ids.shape)}")
+            raise ValueError(f"{name} must be a 1-D integer tensor or a list of "
+                             f"ints; got {ids.dtype} {tuple(ids.shape)}")
         return ids.tolist()
     if isinstance(ids, str) or not all(isinstance(i, int) for i in ids):
-        raise ValueError(f"{name} must be token ids (a list of ints); encode text first "
-                         "with WordPiece.encode")
+        raise ValueError(f"{name} must be token ids (a list of ints); encode text "
+                         "first with WordPiece.encode")
     return list(ids)
 
 
@@ -187,8 +187,9 @@ def token_types_from_ids(input_ids):
     is_sep = input_ids == SEP
     if not input_ids.is_meta and not bool(is_sep.any(1).all()):
         rows = (~is_sep.any(1)).nonzero().flatten().tolist()
-        raise ValueError(f"rows {rows} have no [SEP] (id {SEP}), so segment B cannot be "
-                         "found; build the input with make_pair(ids_a, ids_b, max_len)")
+        raise ValueError(f"rows {rows} have no [SEP] (id {SEP}), so segment B cannot "
+                         "be found; build the input with make_pair(ids_a, ids_b, "
+                         "max_len)")
     after_first_sep = (is_sep.long().cumsum(1) - is_sep.long()) > 0   # (B, T)
     return after_first_sep.long()
 
@@ -247,7 +248,8 @@ def check_bert_inputs(cfg: BertConfig, input_ids, token_type_ids, mask) -> None:
     if T > cfg.max_len:
         raise ValueError(f"{T} tokens, but the position table has max_len="
                          f"{cfg.max_len} rows; truncate with make_pair(a, b, "
-                         f"max_len={cfg.max_len}) or build a model with a larger max_len")
+                         f"max_len={cfg.max_len}) or build a model with a larger "
+                         "max_len")
     for name, t, dtype in (("token_type_ids", token_type_ids, None),
                            ("mask", mask, torch.bool)):
         if t is None:
@@ -380,13 +382,13 @@ class BertForPreTraining(nn.Module):
         init_bert_weights(self, cfg.init_std)
 
     def forward(self, input_ids, token_type_ids=None, mask=None):
-        H, pooled = self.bert(input_ids, token_type_ids, mask)        # (B, T, D), (B, D)
-        return self.mlm(H), self.pair_head(pooled)                     # (B, T, V), (B, 2)
+        H, pooled = self.bert(input_ids, token_type_ids, mask)   # (B, T, D), (B, D)
+        return self.mlm(H), self.pair_head(pooled)                # (B, T, V), (B, 2)
 
 
 def pretraining_loss(mlm_logits, pair_logits, mlm_labels, pair_labels):
-    """Mean cross-entropy over the chosen tokens (labels -100 elsewhere) plus that of the
-    sentence-pair task; returns (total, mlm, pair). Chapter 7."""
+    """Mean cross-entropy over the chosen tokens (labels -100 elsewhere) plus that of
+    the sentence-pair task; returns (total, mlm, pair). Chapter 7."""
     mlm = F.cross_entropy(mlm_logits.flatten(0, 1).float(), mlm_labels.flatten(),
                           ignore_index=-100)
     pair = F.cross_entropy(pair_logits.float(), pair_labels)
@@ -512,8 +514,8 @@ def copy_mapped_weights(ours: nn.Module, theirs: nn.Module, names: dict) -> nn.M
         raise ValueError(f"no source for our parameters {sorted(missing)[:4]}...")
     for name, source in names.items():
         if source not in ref:
-            raise ValueError(f"{type(theirs).__name__} has no {source!r}; build it with "
-                             "the same number of layers and the same heads")
+            raise ValueError(f"{type(theirs).__name__} has no {source!r}; build it "
+                             "with the same number of layers")
         if mine[name].shape != ref[source].shape:
             raise ValueError(f"{name} is {tuple(mine[name].shape)} but {source} is "
                              f"{tuple(ref[source].shape)}: the two configs differ")
@@ -577,5 +579,33 @@ def bert_parameter_formula(cfg: BertConfig) -> int:
     layer = 4 * (H * H + H) + (H * F_ + F_) + (F_ * H + H) + 2 * 2 * H
     layers = layer * (1 if cfg.share_layers else L)
     pooler = H * H + H
-    mlm_head = (H * E + E) + 2 * E + V          # dense, LayerNorm, bias; decoder is tied
+    mlm_head = (H * E + E) + 2 * E + V      # dense, LayerNorm, bias; decoder: tied
     return embeddings + layers + pooler + mlm_head + (2 * H + 2)
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_pretrained(path, model: BertForPreTraining, vocab_path, **record) -> None:
+    """Weights as float16 safetensors; config, vocabulary hash and `record` (JSON) in
+    the header. Chapter 7."""
+    half = BertForPreTraining(model.cfg).half()
+    half.load_state_dict(model.state_dict())
+    header = {"config": json.dumps(asdict(model.cfg)),
+              "vocab_sha256": file_sha256(vocab_path),
+              "record": json.dumps(record)}
+    save_model(half, str(path), metadata=header)
+
+
+def load_pretrained(path, vocab_path, device=None):
+    """(model in eval mode, float32, on device; record dict) from save_pretrained's
+    file. Raises ValueError when the vocabulary file is not the one it was trained
+    with."""
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    if meta.get("vocab_sha256") != file_sha256(vocab_path):
+        raise ValueError(f"{path} was trained with another vocabulary than "
+                         f"{vocab_path}; pass the vocabulary file it was trained with")
+    model = BertForPreTraining(BertConfig(**json.loads(meta["config"])))
+    load_model(model, str(path))                   # float16 values into float32
+    return model.to(device).eval(), json.loads(meta.get("record", "{}"))
