@@ -381,8 +381,17 @@ class BertForPreTraining(nn.Module):
         self.pair_head = nn.Linear(cfg.d_model, 2)
         init_bert_weights(self, cfg.init_std)
 
-    def forward(self, input_ids, token_type_ids=None, mask=None):
+    def forward(self, input_ids, token_type_ids=None, mask=None, mlm_mask=None):
+        """mlm_mask (B, T) bool: MLM logits only where True, as (N, V). Training needs
+        them only at the chosen 15%, and the V-wide output layer is a large part of a
+        small model's work."""
         H, pooled = self.bert(input_ids, token_type_ids, mask)   # (B, T, D), (B, D)
+        if mlm_mask is not None:
+            if not isinstance(mlm_mask, torch.Tensor) or mlm_mask.shape != H.shape[:2] \
+                    or mlm_mask.dtype != torch.bool:
+                raise ValueError("mlm_mask must be a bool tensor of shape (B, T) = "
+                                 f"{tuple(H.shape[:2])}, e.g. labels != -100")
+            H = H[mlm_mask]                                       # (N, D)
         return self.mlm(H), self.pair_head(pooled)                # (B, T, V), (B, 2)
 
 

@@ -224,3 +224,17 @@ def test_bad_pair_input_raises_value_error():
         BertConfig(d_model=50, num_heads=4)
     with pytest.raises(ValueError, match="vocab_size"):
         BertConfig(vocab_size=5)
+
+
+def test_mlm_mask_gives_the_logits_of_the_chosen_positions():
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(**small())).eval()
+    input_ids, token_type_ids, mask = padded_batch(torch.Generator().manual_seed(3))
+    chosen = (input_ids > 150) & mask
+    with torch.no_grad():
+        full, pair = model(input_ids, token_type_ids, mask)
+        few, pair_few = model(input_ids, token_type_ids, mask, mlm_mask=chosen)
+    assert few.shape == (int(chosen.sum()), V)
+    assert torch.allclose(few, full[chosen], atol=1e-6) and torch.equal(pair, pair_few)
+    with pytest.raises(ValueError, match="mlm_mask"):
+        model(input_ids, token_type_ids, mask, mlm_mask=chosen.long())
