@@ -452,16 +452,22 @@ def verses_by_book(codes=TRANSLATION_CODES, split: str = "train") -> list[list[s
     return books
 
 
-def nsp_pairs(books, generator) -> list[tuple]:
+def nsp_pairs(books, generator, same_book: bool = False) -> list[tuple]:
     """(A, B, label) for every two consecutive verses of a book: with probability 1/2
-    B is the next verse (IS_NEXT = 0), else a random verse of any book other than the
-    true next one (NOT_NEXT = 1). Verses may be texts or id lists. Chapter 7."""
+    B is the next verse (IS_NEXT = 0), else a random verse other than the true next one
+    (NOT_NEXT = 1), from any book, or with same_book=True from A's book (other than A;
+    harder, since the topic is shared). Verses may be texts or id lists. Chapter 7."""
     flat = [v for book in books for v in book]
     pairs, start = [], 0
     for book in books:
         for i in range(len(book) - 1):
             if torch.rand((), generator=generator) < 0.5:
                 pairs.append((book[i], book[i + 1], IS_NEXT))
+            elif same_book and len(book) > 2:
+                j = int(torch.randint(len(book) - 2, (), generator=generator))
+                j += j >= i                                # skip A ...
+                j += j >= i + 1                            # ... and the true next verse
+                pairs.append((book[i], book[j], NOT_NEXT))
             else:
                 j = int(torch.randint(len(flat) - 1, (), generator=generator))
                 j += j >= start + i + 1                   # skip the true next verse

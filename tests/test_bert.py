@@ -182,6 +182,10 @@ def test_nsp_and_sop_label_conventions():
     assert len(nsp) == 20 * 29
     assert all(((a, b) in nxt) == (label == IS_NEXT) for a, b, label in nsp)
     assert 0.43 < sum(label == IS_NEXT for *_, label in nsp) / len(nsp) < 0.57
+    hard = nsp_pairs(books, g, same_book=True)
+    assert all(((a, b) in nxt) == (label == IS_NEXT) for a, b, label in hard)
+    assert all(a.split("v")[0] == b.split("v")[0] and a != b
+               for a, b, label in hard if label == NOT_NEXT)
     sop = sop_pairs(books, g)
     assert all((a, b) in nxt for a, b, label in sop if label == IN_ORDER)
     assert all((b, a) in nxt for a, b, label in sop if label == SWAPPED)

@@ -3,7 +3,7 @@
     python tools/train_bert.py                                   # make train-ch7: BERT, MLM + NSP
     python tools/train_bert.py --arch albert                     # ALBERT, MLM + SOP
     python tools/train_bert.py --objective sop --minutes 60      # BERT with SOP, one hour
-    python tools/train_bert.py --layers 1 --d-model 32 --d-ff 64 --steps 20 --no-record   # smoke run
+    python tools/train_bert.py --layers 1 --d-model 32 --d-ff 64 --steps 20 --no-record  # smoke
 
 Pairs are two consecutive verses of one book of the training split (the dev and test books
 are held out), from all four translations, tokenized with the committed WordPiece vocabulary
@@ -11,9 +11,11 @@ are held out), from all four translations, tokenized with the committed WordPiec
 follows A, Hugging Face's convention); SOP: the two verses in order or swapped (0 = in order).
 MLM masks 15% of the ordinary tokens with the 80/10/10 rule; a new masking and new random
 pairs every epoch. Every --eval-every updates (and at the end) the model is scored on a fixed
-set of dev pairs (fixed masks): MLM accuracy and perplexity on the masked tokens, NSP/SOP
-accuracy. The run stops after --steps updates or --minutes of training, whichever comes first;
-the learning rate warms up linearly, then decays linearly to zero at that end. Writes
+set of dev pairs (fixed masks): MLM accuracy and perplexity on the masked tokens, and the
+pair head's accuracy on three dev sets whatever it was trained on: NSP with random negatives,
+NSP with negatives from the same book, SOP (ALBERT's argument: NSP is partly topic
+detection). The run stops after --steps updates or --minutes of training, whichever comes
+first; the learning rate warms up linearly, then decays linearly to zero at that end. Writes
 
   checkpoints/ch7_<name>.safetensors   float16 weights, config, vocabulary SHA-256, record
   benchmarks/bert/<name>.json          command, hardware, CPU-minutes, curve, final dev metrics
@@ -145,12 +147,18 @@ def main(argv=None) -> int:
     tok = wordpiece_tokenizer(tokens)
     train_books = encode_books(verses_by_book(TRANSLATION_CODES, "train"), tok)
     dev_books = encode_books(verses_by_book(TRANSLATION_CODES, "dev"), tok)
-    dev_gen = torch.Generator().manual_seed(1234)          # the same dev set in every run
-    dev_all = make_pairs(args.objective, dev_books, dev_gen)
-    pick = torch.randperm(len(dev_all), generator=dev_gen)[:args.dev_pairs].tolist()
-    dev_pairs = [dev_all[i] for i in sorted(pick)]
-    dev_batches = list(batches(dev_pairs, 128, args.max_len, len(tokens), dev_gen, device,
-                               shuffle=False))
+    # fixed dev sets (the same in every run): every model's pair head is scored on NSP with
+    # random and with same-book negatives and on SOP (label 0 = "B may follow A" in all)
+    dev_sets = {}
+    for task, make in (("nsp", lambda g: nsp_pairs(dev_books, g)),
+                       ("nsp_same_book", lambda g: nsp_pairs(dev_books, g, same_book=True)),
+                       ("sop", lambda g: sop_pairs(dev_books, g))):
+        dev_gen = torch.Generator().manual_seed(1234)
+        every = make(dev_gen)
+        pick = sorted(torch.randperm(len(every), generator=dev_gen)[:args.dev_pairs].tolist())
+        dev_sets[task] = list(batches([every[i] for i in pick], 128, args.max_len,
+                                      len(tokens), dev_gen, device, shuffle=False))
+    dev_batches = dev_sets[args.objective]
     # baseline: always predict the most frequent training token
     counts = Counter(i for book in train_books for verse in book for i in verse)
     top = counts.most_common(1)[0][0]
@@ -166,7 +174,7 @@ def main(argv=None) -> int:
     n_train = sum(len(b) - 1 for b in train_books)
     print(f"{args.arch} + {args.objective}: {params / 1e6:.2f} M parameters on {device}"
           f"{' (bf16 autocast)' if amp else ''}; {n_train:,} training pairs per epoch, "
-          f"{len(dev_pairs)} dev pairs; most-frequent-token baseline {baseline:.3f}", flush=True)
+          f"{args.dev_pairs} dev pairs per task; most-frequent-token baseline {baseline:.3f}", flush=True)
 
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
@@ -192,13 +200,20 @@ def main(argv=None) -> int:
         c0, w0 = time.process_time(), time.time()
         point = dict(step=steps, epoch=epoch, pairs_seen=seen,
                      cpu_minutes=(c0 - cpu_start - eval_cpu) / 60,
-                     train_minutes=(w0 - start - eval_wall) / 60, **evaluate(model, dev_batches, amp))
+                     train_minutes=(w0 - start - eval_wall) / 60,
+                     **evaluate(model, dev_batches, amp))
+        for task, task_batches in dev_sets.items():
+            point[f"pair_accuracy_{task}"] = (
+                point["pair_accuracy"] if task == args.objective
+                else evaluate(model, task_batches, amp)["pair_accuracy"])
         eval_cpu += time.process_time() - c0
         eval_wall += time.time() - w0
         curve.append(point)
         print(f"step {steps}: dev MLM acc {point['mlm_accuracy']:.3f}, ppl "
-              f"{point['mlm_perplexity']:.1f}, {args.objective.upper()} acc "
-              f"{point['pair_accuracy']:.3f} ({point['cpu_minutes']:.1f} CPU min)", flush=True)
+              f"{point['mlm_perplexity']:.1f}; pair acc: NSP {point['pair_accuracy_nsp']:.3f}, "
+              f"NSP same book {point['pair_accuracy_nsp_same_book']:.3f}, SOP "
+              f"{point['pair_accuracy_sop']:.3f} ({point['cpu_minutes']:.1f} CPU min)",
+              flush=True)
 
     model.train()
     running, n, done = 0.0, 0, False
@@ -246,6 +261,7 @@ def main(argv=None) -> int:
                   dev_mlm_accuracy=final["mlm_accuracy"],
                   dev_mlm_perplexity=final["mlm_perplexity"],
                   dev_pair_accuracy=final["pair_accuracy"],
+                  dev_pair_accuracy_by_task={t: final[f"pair_accuracy_{t}"] for t in dev_sets},
                   baseline_most_frequent_token=baseline, command=command)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_pretrained(out, model, VOCAB, **{k: v for k, v in record.items() if k != "config"})
