@@ -4,7 +4,7 @@
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -14,7 +14,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 from torch import nn
 from torch.nn import functional as F
 
-from attention_course.data import BOOKS, load_bible, split_of
+from attention_course.data import load_bible, split_of
 from attention_course.transformer import (ACTIVATIONS, Encoder, EncoderLayer,
                                           LearnedPositionalEmbedding, TransformerConfig)
 
