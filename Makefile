@@ -12,7 +12,8 @@ JB_FLAGS := --builder html -n -W --keep-going
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help setup book serve test test-fast export check-export release autograde feedback grades \
-        execute bench bench-grading bench-transformer data lock clean train-ch3 train-ch4 train-ch6 train-ch8 public records
+        execute bench bench-grading bench-transformer data lock clean train-ch3 train-ch4 train-ch6 train-ch7 \
+        train-ch8 public records
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' -e 's/\$$(PORT)/$(PORT)/' | expand -t 20
@@ -92,9 +93,12 @@ CH6_EPOCHS = $(if $(filter kjv-asv,$(PAIR)),6,10)
 train-ch6: $(STAMP)  ## train chapter 6's Transformer checkpoint (PAIR=ylt-web; ARGS=... for more options)
 	$(PY) tools/train_translation.py --arch transformer --pair $(PAIR) --layers 4 --epochs $(CH6_EPOCHS) $(ARGS)
 
+train-ch7: $(STAMP)  ## pre-train chapter 7's BERT for CH7_MINUTES=120 (ARGS=... e.g. '--arch albert --threads 1')
+	$(PY) tools/train_bert.py --minutes $(or $(CH7_MINUTES),120) $(ARGS)
+
 train-ch8: $(STAMP)  ## train chapter 8's ViT and CNN checkpoints on Fashion-MNIST (ARGS=... added to both)
 	$(PY) tools/train_vision.py --arch vit --epochs 20 --augment --threads 1 $(ARGS)
-	$(PY) tools/train_vision.py --arch cnn --epochs 15 --augment --threads 1 $(ARGS)
+	$(PY) tools/train_vision.py --arch cnn --epochs 20 --hidden 128 --augment --threads 1 $(ARGS)
 
 records: $(STAMP)  ## retrain the small multi-seed experiments the chapters plot (benchmarks/*.json; about 80 CPU-minutes)
 	$(PY) benchmarks/bottleneck.py

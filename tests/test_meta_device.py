@@ -12,6 +12,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from attention_course.attention import AttentionSeq2Seq
+from attention_course.bert import (BertConfig, BertForPreTraining, NEVER_MASKED, albert_config,
+                                   mask_tokens, pretraining_loss, token_types_from_ids)
 from attention_course.gated import GRU, LSTM
 from attention_course.lm import CharLM
 from attention_course.rnn import RNN
@@ -155,3 +157,26 @@ def test_vit_and_cnn_run_on_meta():
     backward_reaches_every_parameter(vit, F.cross_entropy(logits, labels))
     cnn = build(lambda: SmallCNN())
     backward_reaches_every_parameter(cnn, F.cross_entropy(cnn(images), labels))
+
+
+@pytest.mark.parametrize("make_cfg", [
+    lambda: BertConfig(vocab_size=V, d_model=16, num_heads=4, d_ff=32, num_layers=2,
+                       max_len=32, dropout=0.1),
+    lambda: albert_config(embed_size=8, vocab_size=V, d_model=16, num_heads=4, d_ff=32,
+                          num_layers=2, max_len=32, dropout=0.1),
+], ids=["BERT", "ALBERT"])
+def test_bert_and_albert_run_on_meta(make_cfg):
+    cfg = make_cfg()
+    model = build(lambda: BertForPreTraining(cfg))
+    assert model.mlm.decoder.weight is model.bert.embeddings.word.weight   # tied on meta too
+    input_ids = ids(B, 6)
+    token_type_ids = token_types_from_ids(input_ids)        # no value check on meta
+    mask = torch.ones(B, 6, dtype=torch.bool, device=META)
+    masked, labels = mask_tokens(input_ids, NEVER_MASKED, V, torch.Generator())
+    assert masked.device == META and labels.device == META
+    mlm_logits, pair_logits = model(masked, token_type_ids, mask)
+    assert mlm_logits.shape == (B, 6, V) and pair_logits.shape == (B, 2)
+    assert mlm_logits.device == META
+    loss, _, _ = pretraining_loss(mlm_logits, pair_logits, ids(B, 6),
+                                  torch.zeros(B, dtype=torch.long, device=META))
+    backward_reaches_every_parameter(model, loss)
