@@ -14,13 +14,14 @@ from attention_course.transformer import Encoder, TransformerConfig
 def to_float_images(images):
     """uint8 (N, 28, 28) pixels -> float (N, 1, 28, 28) in [0, 1]."""
     if images.dtype != torch.uint8 or images.dim() != 3:
-        raise ValueError(f"expected uint8 images (N, H, W) from load_fashion_mnist; got "
-                         f"{images.dtype} {tuple(images.shape)}")
+        raise ValueError(f"expected uint8 images (N, H, W) from load_fashion_mnist; "
+                         f"got {images.dtype} {tuple(images.shape)}")
     return images[:, None].float() / 255
 
 @dataclass
 class ViTConfig:
-    """Sizes of a Vision Transformer (Dosovitskiy et al. 2021), named once. Chapter 8."""
+    """Sizes of a Vision Transformer (Dosovitskiy et al. 2021), named once.
+    Chapter 8."""
     image_size: int = 28                # H = W, pixels
     patch_size: int = 7                 # P: each patch is P x P pixels
     num_channels: int = 1               # C: 1 for grey images
@@ -30,7 +31,8 @@ class ViTConfig:
     d_ff: int = 128
     num_layers: int = 4
     dropout: float = 0.0
-    layer_norm_eps: float = 1e-6        # the paper's and timm's; Hugging Face's default is 1e-12
+    # the original code's and timm's; Hugging Face's default is 1e-12
+    layer_norm_eps: float = 1e-6
 
     def __post_init__(self):
         if self.image_size % self.patch_size != 0:
@@ -42,11 +44,12 @@ class ViTConfig:
         return (self.image_size // self.patch_size) ** 2
 
     def encoder_config(self) -> TransformerConfig:
-        """Chapter 6's encoder, as ViT uses it: pre-LN, exact GELU, a final LayerNorm."""
+        """Chapter 6's encoder as ViT uses it: pre-LN, exact GELU, final LayerNorm."""
         return TransformerConfig(d_model=self.d_model, num_heads=self.num_heads,
                                  d_ff=self.d_ff, num_layers=self.num_layers,
-                                 dropout=self.dropout, activation="gelu", norm_first=True,
-                                 final_norm=True, layer_norm_eps=self.layer_norm_eps)
+                                 dropout=self.dropout, activation="gelu",
+                                 norm_first=True, final_norm=True,
+                                 layer_norm_eps=self.layer_norm_eps)
 
 def check_images(images, cfg: ViTConfig) -> None:
     """Raise a ValueError unless images is a float (B, C, H, W) batch of cfg's size."""
@@ -88,7 +91,8 @@ class PatchEmbedding(nn.Module):
 class ViT(nn.Module):
     """The Vision Transformer (Dosovitskiy et al. 2021): patch embeddings, a learned CLS
     token, learned position embeddings, chapter 6's pre-LN encoder, a linear head on
-    the CLS token. Chapter 8. forward(images (B, C, H, W)) -> logits (B, num_classes)."""
+    the CLS token. Chapter 8.
+    forward(images (B, C, H, W)) -> logits (B, num_classes)."""
 
     def __init__(self, cfg: ViTConfig):
         super().__init__()
@@ -218,7 +222,8 @@ def train_classifier(model, images, labels, cfg: ImageTrainConfig, generator,
         opt.step()
         sched.step()
         losses.append(loss.item())
-        if cfg.eval_every and ((step + 1) % cfg.eval_every == 0 or step + 1 == cfg.num_updates):
+        last = step + 1 == cfg.num_updates
+        if cfg.eval_every and ((step + 1) % cfg.eval_every == 0 or last):
             curve.append((step + 1, accuracy(model, *eval_data)))
         if progress is not None:
             progress(step, losses, curve)
@@ -226,7 +231,8 @@ def train_classifier(model, images, labels, cfg: ImageTrainConfig, generator,
 
 class SmallCNN(nn.Module):
     """Two 3x3 convolution blocks (BatchNorm, ReLU, 2x2 max-pool) and a two-layer
-    classifier: the baseline with a built-in locality and translation bias. Chapter 8."""
+    classifier: the baseline with a built-in locality and translation bias.
+    Chapter 8."""
 
     def __init__(self, channels=(32, 64), hidden: int = 32, num_classes: int = 10,
                  image_size: int = 28, num_channels: int = 1):
@@ -239,8 +245,9 @@ class SmallCNN(nn.Module):
             nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(),
             nn.MaxPool2d(2))
         side = image_size // 4
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c2 * side * side, hidden),
-                                        nn.ReLU(), nn.Linear(hidden, num_classes))
+        self.classifier = nn.Sequential(nn.Flatten(),
+                                        nn.Linear(c2 * side * side, hidden), nn.ReLU(),
+                                        nn.Linear(hidden, num_classes))
 
     def forward(self, images):
         return self.classifier(self.features(images))            # (B, num_classes)
