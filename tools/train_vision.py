@@ -1,6 +1,6 @@
 """Train chapter 8's image classifiers on Fashion-MNIST: `make train-ch8` (both checkpoints).
 
-    python tools/train_vision.py --arch vit --epochs 30 --augment      # the ViT checkpoint
+    python tools/train_vision.py --arch vit --epochs 20 --augment                # the ViT
     python tools/train_vision.py --arch cnn --epochs 20 --hidden 128 --augment   # the CNN
     python tools/train_vision.py --arch vit --updates 5 --out /tmp/x.safetensors   # smoke run
 
