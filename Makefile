@@ -96,9 +96,12 @@ train-ch6: $(STAMP)  ## train chapter 6's Transformer checkpoint (PAIR=ylt-web; 
 train-ch7: $(STAMP)  ## pre-train chapter 7's BERT for CH7_MINUTES=120 (ARGS=... e.g. '--arch albert --threads 1')
 	$(PY) tools/train_bert.py --minutes $(or $(CH7_MINUTES),120) $(ARGS)
 
-train-ch8: $(STAMP)  ## train chapter 8's ViT and CNN checkpoints on Fashion-MNIST (ARGS=... added to both)
+train-ch8: $(STAMP)  ## train chapter 8's ViT and CNN checkpoints (ARGS=... added to both) and its data-regime record
 	$(PY) tools/train_vision.py --arch vit --epochs 20 --augment --threads 1 $(ARGS)
+	$(PY) tools/train_vision.py --arch vit --init checkpoints/ch8_vit.safetensors --epochs 10 \
+	  --lr 5e-4 --warmup 200 --augment --threads 1 $(ARGS)
 	$(PY) tools/train_vision.py --arch cnn --epochs 20 --hidden 128 --augment --threads 1 $(ARGS)
+	$(PY) benchmarks/vit_regime.py --jobs 2
 
 records: $(STAMP)  ## retrain the small multi-seed experiments the chapters plot (benchmarks/*.json; about 80 CPU-minutes)
 	$(PY) benchmarks/bottleneck.py

@@ -98,16 +98,28 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=SEEDS)
     ap.add_argument("--updates", type=int, default=UPDATES)
     ap.add_argument("--jobs", type=int, default=1, help="runs trained in parallel")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="a JSON-lines file of finished runs: reused, and appended to (lets "
+                         "several processes share the work, e.g. one per --sizes)")
     ap.add_argument("--report", default=str(ROOT / "benchmarks" / "vit_regime.md"),
                     help="'-' prints the report and writes nothing")
     args = ap.parse_args(argv)
     tasks = [(kind, size, augment, seed, args.updates) for size in args.sizes
              for augment in (False, True) for seed in args.seeds for kind in MODELS]
     start = time.time()
-    runs = []
+    cached = {}
+    if args.cache and args.cache.exists():
+        for line in args.cache.read_text().splitlines():
+            r = json.loads(line)
+            cached[(r["model"], r["size"], r["augment"], r["seed"], r["updates"])] = r
+    todo = [t for t in tasks if t not in cached]
+    runs = [cached[t] for t in tasks if t in cached]
     with ProcessPoolExecutor(args.jobs) as pool:       # one run per process, 1 thread each
-        for r in pool.map(one_run, tasks):
+        for r in pool.map(one_run, todo):
             runs.append(r)
+            if args.cache:
+                with args.cache.open("a") as f:
+                    f.write(json.dumps({**r, "updates": args.updates}) + "\n")
             print(f"{r['model']} {r['size']:>6} aug={r['augment']!s:5} seed {r['seed']}: "
                   f"{r['test_accuracy']:.4f} ({r['cpu_seconds']} CPU-s)", flush=True)
     command = "python benchmarks/vit_regime.py" + (f" --jobs {args.jobs}" if args.jobs != 1
@@ -118,7 +130,10 @@ def main(argv=None) -> int:
               "vit_config": asdict(VIT),
               "params": {k: num_parameters(build(k)) for k in MODELS},
               "cpu_minutes": sum(r["cpu_seconds"] for r in runs) / 60,
-              "wall_minutes": (time.time() - start) / 60, "runs": runs}
+              "wall_minutes": (time.time() - start) / 60,
+              "runs": [{k: v for k, v in r.items() if k != "updates"}
+                       for r in sorted(runs, key=lambda r: tasks.index(
+                           (r["model"], r["size"], r["augment"], r["seed"], args.updates)))]}
     report = render(record)
     if args.report == "-":
         print(report)

@@ -1,6 +1,8 @@
 """Train chapter 8's image classifiers on Fashion-MNIST: `make train-ch8` (both checkpoints).
 
-    python tools/train_vision.py --arch vit --epochs 20 --augment                # the ViT
+    python tools/train_vision.py --arch vit --epochs 20 --augment                # the ViT,
+    python tools/train_vision.py --arch vit --init checkpoints/ch8_vit.safetensors \
+        --epochs 10 --lr 5e-4 --warmup 200 --augment                            # continued
     python tools/train_vision.py --arch cnn --epochs 20 --hidden 128 --augment   # the CNN
     python tools/train_vision.py --arch vit --updates 5 --out /tmp/x.safetensors   # smoke run
 
@@ -29,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from attention_course.data import load_fashion_mnist  # noqa: E402
 from attention_course.runtime import CHECKPOINT_DIR, cpu_name, get_device, set_seed  # noqa: E402
 from attention_course.vit import (ImageTrainConfig, ViTConfig, accuracy,  # noqa: E402
-                                  build_classifier, num_parameters, to_float_images,
-                                  train_classifier)
+                                  build_classifier, load_classifier, num_parameters,
+                                  to_float_images, train_classifier)
 
 DEV_SIZE = 5_000
 
@@ -97,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     ap.add_argument("--device", default=None, help="default: CUDA when available, else CPU")
     ap.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this checkpoint's weights (a second training run, "
+                         "e.g. a warm restart with a lower --lr); its config is used")
     ap.add_argument("--name", default=None, help="default: ch8_<arch>")
     ap.add_argument("--out", type=Path, default=None, help="checkpoint path (no record written)")
     return ap
@@ -119,7 +124,19 @@ def main(argv=None) -> int:
                            eval_every=args.eval_every)
     config = model_config(args)
     torch.manual_seed(args.seed)
-    model = build_classifier(args.arch, config).to(device)
+    if args.init:
+        from safetensors import safe_open
+        with safe_open(str(args.init), "pt") as f:
+            meta = f.metadata()
+        if meta["arch"] != args.arch:
+            raise SystemExit(f"{args.init} holds a {meta['arch']}, not a {args.arch}")
+        config = json.loads(meta["config"])
+        model = load_classifier(args.init, device)
+        init_record = ROOT / "benchmarks" / "vision" / f"{args.init.stem}.json"
+        earlier = json.loads(init_record.read_text()) if init_record.exists() else None
+    else:
+        model = build_classifier(args.arch, config).to(device)
+        earlier = None
     name = args.name or f"ch8_{args.arch}"
     print(f"{name}: {args.arch}, {num_parameters(model):,} parameters, {len(train[0]):,} "
           f"training images, {updates} updates on {device}"
@@ -160,6 +177,10 @@ def main(argv=None) -> int:
                   "torch": torch.__version__,
                   "command": "python tools/train_vision.py " + " ".join(sys.argv[1:]),
                   "test_accuracy": test_acc, "curve": log}
+        if earlier is not None:           # the run this one continued, kept whole
+            record["continues"] = earlier
+            record["total_cpu_minutes"] = round(cpu_minutes + earlier.get(
+                "total_cpu_minutes", earlier["cpu_minutes"]), 2)
         path = ROOT / "benchmarks" / "vision" / f"{name}.json"
         path.parent.mkdir(exist_ok=True)
         path.write_text(json.dumps(record, indent=1) + "\n")
