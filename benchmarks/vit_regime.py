@@ -52,14 +52,14 @@ def build(kind: str):
 def one_run(task) -> dict:
     kind, size, augment, seed, updates = task
     torch.set_num_threads(1)
-    generator = torch.Generator().manual_seed(seed)
-    train, _, test = splits(size if size < 55_000 else None, generator)
+    seeded = torch.Generator().manual_seed(seed)   # subset, batches, augmentation
+    train, _, test = splits(size if size < 55_000 else None, seeded)
     torch.manual_seed(seed)
     model = build(kind)
     cfg = ImageTrainConfig(num_updates=updates, warmup=min(100, updates // 2),
                            augment=augment)
     start = time.process_time()
-    losses, _ = train_classifier(model, *train, cfg, generator)
+    losses, _ = train_classifier(model, *train, cfg, seeded)
     acc = accuracy(model, *test)
     return {"model": kind, "size": size, "augment": augment, "seed": seed,
             "test_accuracy": acc, "final_loss": sum(losses[-50:]) / len(losses[-50:]),
