@@ -122,11 +122,10 @@ def main(argv=None) -> int:
                     f.write(json.dumps({**r, "updates": args.updates}) + "\n")
             print(f"{r['model']} {r['size']:>6} aug={r['augment']!s:5} seed {r['seed']}: "
                   f"{r['test_accuracy']:.4f} ({r['cpu_seconds']} CPU-s)", flush=True)
-    command = "python benchmarks/vit_regime.py" + (f" --jobs {args.jobs}" if args.jobs != 1
-                                                   else "")
+    command = " ".join(["python benchmarks/vit_regime.py"] + sys.argv[1:])
     record = {"date": dt.date.today().isoformat(), "hardware": f"{cpu_name()}, 1 thread per run",
-              "torch": torch.__version__, "command": command, "sizes": args.sizes,
-              "seeds": args.seeds, "updates": args.updates, "batch_size": 128,
+              "torch": torch.__version__, "command": command, "sizes": list(args.sizes),
+              "seeds": list(args.seeds), "updates": args.updates, "batch_size": 128,
               "vit_config": asdict(VIT),
               "params": {k: num_parameters(build(k)) for k in MODELS},
               "cpu_minutes": sum(r["cpu_seconds"] for r in runs) / 60,
