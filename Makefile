@@ -93,8 +93,13 @@ CH6_EPOCHS = $(if $(filter kjv-asv,$(PAIR)),6,10)
 train-ch6: $(STAMP)  ## train chapter 6's Transformer checkpoint (PAIR=ylt-web; ARGS=... for more options)
 	$(PY) tools/train_translation.py --arch transformer --pair $(PAIR) --layers 4 --epochs $(CH6_EPOCHS) $(ARGS)
 
-train-ch7: $(STAMP)  ## pre-train chapter 7's BERT for CH7_MINUTES=120 (ARGS=... e.g. '--arch albert --threads 1')
-	$(PY) tools/train_bert.py --minutes $(or $(CH7_MINUTES),120) $(ARGS)
+train-ch7: $(STAMP)  ## pre-train chapter 7's BERT (NSP) and ALBERT (SOP) side by side, CH7_MINUTES=65 of one thread each, then the fine-tuning record
+	$(PY) tools/train_bert.py --arch bert --threads 1 --minutes $(or $(CH7_MINUTES),65) --steps 2000 \
+	  --warmup 200 $(ARGS) & bert=$$!; \
+	$(PY) tools/train_bert.py --arch albert --threads 1 --minutes $(or $(CH7_MINUTES),65) --steps 2000 \
+	  --warmup 200 $(ARGS) & albert=$$!; \
+	wait $$bert; status=$$?; wait $$albert; exit $$(( status | $$? ))
+	$(PY) benchmarks/bert_finetune.py --jobs 2
 
 train-ch8: $(STAMP)  ## train chapter 8's ViT and CNN checkpoints (ARGS=... added to both) and its data-regime record
 	$(PY) tools/train_vision.py --arch vit --epochs 20 --augment --threads 1 $(ARGS)

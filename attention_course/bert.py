@@ -624,3 +624,39 @@ def load_pretrained(path, vocab_path, device=None):
     model = BertForPreTraining(BertConfig(**json.loads(meta["config"])))
     load_model(model, str(path))                   # float16 values into float32
     return model.to(device).eval(), json.loads(meta.get("record", "{}"))
+
+class BertClassifier(nn.Module):
+    """A pre-trained (or fresh) BERT encoder and a new linear head on the pooled
+    [CLS] output: logits (B, num_classes). Chapter 7."""
+
+    def __init__(self, bert: BertModel, num_classes: int = 2):
+        super().__init__()
+        self.bert = bert
+        self.head = nn.Linear(bert.cfg.d_model, num_classes)
+
+    def forward(self, input_ids, token_type_ids=None, mask=None):
+        _, pooled = self.bert(input_ids, token_type_ids, mask)         # (B, D)
+        return self.head(pooled)
+
+
+@torch.no_grad()
+def sentence_features(bert: BertModel, input_ids, token_type_ids=None, mask=None):
+    """Frozen features (B, 2D): the pooled [CLS] output and the mean of the last
+    hidden states over the real tokens. Chapter 7."""
+    if mask is None:
+        mask = input_ids != PAD
+    H, pooled = bert(input_ids, token_type_ids, mask)                  # (B, T, D), (B, D)
+    mean = (H * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)    # (B, D)
+    return torch.cat([pooled, mean], dim=-1)
+
+
+def single_input(ids, max_len: int):
+    """[CLS] A [SEP] as make_pair's three (n,) tensors, for one-sentence tasks
+    (segment 0 throughout); A loses tokens at its end to fit max_len. Chapter 7."""
+    a = check_ids(ids)[:max(max_len - 2, 0)]
+    if max_len < 3:
+        raise ValueError(f"max_len={max_len} leaves no room for [CLS] A [SEP]; "
+                         "pass max_len >= 3")
+    input_ids = torch.tensor([CLS, *a, SEP])
+    return (input_ids, torch.zeros_like(input_ids),
+            torch.ones(len(input_ids), dtype=torch.bool))
