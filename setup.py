@@ -10,6 +10,7 @@ inside a checkout. Folders are matched by glob, so a new checkpoint or record is
 without editing this file. Instructor material (solutions/, tests/, nbgrader_config.py) is
 never matched.
 """
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -49,6 +50,10 @@ class BuildWithResources(build_py):
         if getattr(self, "editable_mode", False):
             return
         target = Path(self.build_lib) / "attention_course" / "_resources"
+        # build/ outlives a build: without this, a file removed from the repository would
+        # still ship in the next wheel.
+        if target.exists():
+            shutil.rmtree(target)
         for rel in resource_files():
             self.mkpath(str((target / rel).parent))
             self.copy_file(str(HERE / rel), str(target / rel), preserve_mode=False)
