@@ -67,11 +67,14 @@ def set_seed(seed: int = 0) -> torch.Generator:
 def setup(seed: int = 0, threads: int | None = None) -> tuple[torch.device, torch.Generator]:
     """The one call of every chapter's setup cell: seed everything, pick the device.
 
-    On the CPU, `threads` caps PyTorch's intra-op threads (default: all cores, at most 4,
-    which is where small recurrent models stop getting faster).
+    On the CPU, `threads` caps PyTorch's intra-op threads (default: $ATTENTION_COURSE_THREADS,
+    else all cores, at most 4, which is where small recurrent models stop getting faster). On a
+    machine busy with other work, ATTENTION_COURSE_THREADS=1 avoids threads waiting on each
+    other for cores they do not get.
     """
     device = get_device()
     if device.type == "cpu":
+        threads = threads or int(os.environ.get("ATTENTION_COURSE_THREADS") or 0)
         torch.set_num_threads(threads or min(4, os.cpu_count() or 1))
     return device, set_seed(seed)
 

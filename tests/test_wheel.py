@@ -50,8 +50,9 @@ def _clean_env(home: Path, venv: Path) -> dict:
            "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": str(home / ".ipython")}
     for name in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CERT",
                  "PIP_DEFAULT_TIMEOUT", "PIP_CONFIG_FILE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
-                 "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
-        if name in os.environ:           # how this machine reaches its package index
+                 "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+                 "ATTENTION_COURSE_THREADS"):
+        if name in os.environ:           # how this machine reaches its package index, or shares its cores
             env[name] = os.environ[name]
     return env
 
@@ -72,8 +73,10 @@ def installed(tmp_path_factory):
     home.mkdir()
     measured = {}
     started = time.monotonic()
+    # Built as pip builds it for `pip install git+...`: in isolation, with the setuptools that
+    # pyproject.toml's build-system asks for (fetched from the package index).
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                            "--no-build-isolation", "--wheel-dir", str(dist), str(ROOT)],
+                            "--wheel-dir", str(dist), str(ROOT)],
                            capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, f"building the wheel failed:\n{build.stdout}\n{build.stderr}"
     wheel, = dist.glob("attention_course-*.whl")
@@ -232,7 +235,8 @@ def test_record(installed):
                     env, base).stdout.split()
     measured.update({"date": time.strftime("%Y-%m-%d"), "python": versions[0], "torch": versions[1],
                      "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}",
-                     "load_average_at_end": round(os.getloadavg()[0], 1)})
+                     "load_average_at_end": round(os.getloadavg()[0], 1),
+                     "threads": os.environ.get("ATTENTION_COURSE_THREADS") or "default"})
     print("\nwheel measurements:", json.dumps(measured, indent=1))
     if os.environ.get("WHEEL_RECORD"):
         record = json.loads(RECORD.read_text())
