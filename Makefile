@@ -11,7 +11,7 @@ CHAPTERS := $(sort $(wildcard book/*.ipynb))
 JB_FLAGS := --builder html -n -W --keep-going
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup book serve test test-fast export check-export release autograde feedback grades \
+.PHONY: help setup book serve test test-fast test-wheel bench-wheel export check-export release autograde feedback grades \
         execute bench bench-grading bench-transformer data lock clean train-ch3 train-ch4 train-ch6 train-ch7 \
         train-ch8 public records
 
@@ -39,10 +39,16 @@ serve:  ## serve the built site on http://127.0.0.1:$(PORT)
 	$(PY) -m http.server --directory _build/html --bind 127.0.0.1 $(PORT)
 
 test: $(STAMP)  ## every test: package, notebooks (nbval strict), grading, exercise sync, book, browser
-	$(BIN)/pytest $(NBVAL) tests $(CHAPTERS)
+	$(BIN)/pytest $(NBVAL) -m "not wheel" tests $(CHAPTERS)
 
 test-fast: $(STAMP)  ## the quick tests only (no notebooks, no nbgrader runs, no book build)
-	$(BIN)/pytest -m "not slow and not browser" tests
+	$(BIN)/pytest -m "not slow and not browser and not wheel" tests
+
+test-wheel: $(STAMP)  ## build the wheel, install it in a fresh venv, run chapters 1 and 4 and exercise 4 from it
+	$(BIN)/pytest -m wheel -s tests/test_wheel.py
+
+bench-wheel: $(STAMP)  ## test-wheel, and record the wheel size and install + chapter-1 time in benchmarks/wheel.json
+	WHEEL_RECORD=1 $(BIN)/pytest -m wheel -s tests/test_wheel.py
 
 export: $(STAMP)  ## regenerate attention_course/ modules from the #@save cells of book/
 	$(PY) tools/export_package.py

@@ -10,7 +10,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from .runtime import DATA_DIR
+from .runtime import DATA_DIR, PACKAGED_ROOT
 
 #: The 66 books in pythonbible's order; a verse id is book * 1_000_000 + chapter * 1_000 + verse.
 BOOKS = (
@@ -57,11 +57,19 @@ def split_of(verse_id: int) -> str:
     return "train"
 
 
+def _restore(name: str, data_dir: Path) -> str:
+    """How to get data file `name` back: from git in a checkout, by reinstalling otherwise."""
+    if Path(data_dir).resolve().is_relative_to(PACKAGED_ROOT):
+        return ("It belongs to the installed course package: reinstall it with "
+                "`pip install --force-reinstall --no-deps attention_course` (from the wheel or "
+                "the repository URL you installed it from).")
+    return f"Restore it with `git checkout -- data/{name}` or rebuild it with `make data`."
+
+
 def _manifest(data_dir: Path) -> dict[str, str]:
     path = data_dir / "SHA256SUMS"
     if not path.is_file():
-        raise DataError(f"{path} is missing. It ships with the course repository; restore it with "
-                        "`git checkout -- data/SHA256SUMS` (or rebuild the data with `make data`).")
+        raise DataError(f"{path} is missing. It ships with the course; {_restore('SHA256SUMS', data_dir)}")
     sums = {}
     for line in path.read_text().splitlines():
         if line.strip():
@@ -78,13 +86,11 @@ def verified_path(name: str, data_dir: Path | None = None) -> Path:
         raise DataError(f"{name} is not listed in {data_dir / 'SHA256SUMS'}; known files: {sorted(sums)}")
     path = data_dir / name
     if not path.is_file():
-        raise DataError(f"{path} is missing. Restore it with `git checkout -- data/{name}` "
-                        "or rebuild it with `make data`.")
+        raise DataError(f"{path} is missing. {_restore(name, data_dir)}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != sums[name]:
         raise DataError(f"{path} is corrupt: its SHA-256 is {digest[:16]}…, the manifest expects "
-                        f"{sums[name][:16]}…. Restore it with `git checkout -- data/{name}` "
-                        "or rebuild it with `make data`.")
+                        f"{sums[name][:16]}…. {_restore(name, data_dir)}")
     return path
 
 
@@ -145,8 +151,8 @@ def _read_idx(path: Path, magic: int, dims: int):
     try:
         raw = gzip.decompress(path.read_bytes())
     except (OSError, EOFError) as err:
-        raise DataError(f"{path} is not a readable gzip file ({err}); restore it with "
-                        f"`git checkout -- data/{path.parent.name}/{path.name}`") from err
+        raise DataError(f"{path} is not a readable gzip file ({err}). "
+                        + _restore(f"{path.parent.name}/{path.name}", path.parents[1])) from err
     header = np.frombuffer(raw[:4 + 4 * dims], dtype=">u4")
     if header.size != 1 + dims or header[0] != magic:
         raise DataError(f"{path}: not an IDX file with {dims} dimensions")

@@ -9,8 +9,32 @@ from pathlib import Path
 import numpy as np
 import torch
 
-#: The repository root (the folder holding `_config.yml`).
-ROOT = Path(__file__).resolve().parents[1]
+_PACKAGE = Path(__file__).resolve().parent
+#: Where an installed wheel keeps its copy of the repository's run-time files (data/,
+#: checkpoints/, the benchmark records, the notebooks), laid out as in the repository, so
+#: that `ROOT / "benchmarks" / ...` reads the same in a checkout and in an installed package.
+#: setup.py writes it at build time; a checkout never has it.
+PACKAGED_ROOT = _PACKAGE / "_resources"
+
+
+def _course_root() -> Path:
+    """The repository checkout this package sits in, else the packaged copy of its files.
+
+    A checkout wins because there the files are the ones git tracks and `make data` rebuilds;
+    an installed package (site-packages has no pyproject.toml) reads its own copy.
+    """
+    checkout = _PACKAGE.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "data" / "SHA256SUMS").is_file():
+        return checkout
+    if PACKAGED_ROOT.is_dir():
+        return PACKAGED_ROOT
+    return checkout      # neither: data.py's checks then say which file is missing
+
+
+#: The course root: the repository checkout, or the installed package's copy of its files.
+ROOT = _course_root()
+#: True when the course runs from an installed package rather than from a checkout.
+PACKAGED = ROOT == PACKAGED_ROOT
 #: Where the committed data files and their SHA-256 manifest live; override with $ATTENTION_COURSE_DATA.
 DATA_DIR = Path(os.environ.get("ATTENTION_COURSE_DATA", ROOT / "data"))
 #: Where trained checkpoints are kept.
@@ -43,11 +67,14 @@ def set_seed(seed: int = 0) -> torch.Generator:
 def setup(seed: int = 0, threads: int | None = None) -> tuple[torch.device, torch.Generator]:
     """The one call of every chapter's setup cell: seed everything, pick the device.
 
-    On the CPU, `threads` caps PyTorch's intra-op threads (default: all cores, at most 4,
-    which is where small recurrent models stop getting faster).
+    On the CPU, `threads` caps PyTorch's intra-op threads (default: $ATTENTION_COURSE_THREADS,
+    else all cores, at most 4, which is where small recurrent models stop getting faster). On a
+    machine busy with other work, ATTENTION_COURSE_THREADS=1 avoids threads waiting on each
+    other for cores they do not get.
     """
     device = get_device()
     if device.type == "cpu":
+        threads = threads or int(os.environ.get("ATTENTION_COURSE_THREADS") or 0)
         torch.set_num_threads(threads or min(4, os.cpu_count() or 1))
     return device, set_seed(seed)
 

@@ -115,6 +115,15 @@ def test_corrupt_file_is_named_with_a_fix(data_copy):
         load_bible("web", data_dir=data_copy)
 
 
+def test_a_corrupt_packaged_copy_says_reinstall(data_copy, monkeypatch):
+    # In an installed package there is no git to restore from: the fix is to reinstall.
+    monkeypatch.setattr(data, "PACKAGED_ROOT", data_copy.parent)
+    path = data_copy / "bible" / "kjv.tsv.gz"
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(DataError, match=r"kjv\.tsv\.gz is corrupt.*pip install --force-reinstall"):
+        load_bible("kjv", data_dir=data_copy)
+
+
 def test_missing_file_is_named_with_a_fix(data_copy):
     (data_copy / "bible" / "ylt.tsv.gz").unlink()
     with pytest.raises(DataError, match=r"ylt\.tsv\.gz is missing.*make data"):

@@ -153,6 +153,27 @@ def test_plan_is_fair_to_edited_notebooks():
         assert phrase in notes, notes
 
 
+def test_the_untouched_install_cell_never_runs_in_the_sandbox():
+    # The sandbox has no network, and its Python may not see an editable install of the
+    # course: running the install cell there would only fail (or try pip). An edited copy is
+    # the student's code and runs like any other cell.
+    sys.path.insert(0, str(ROOT / "tools"))
+    from install_cell import cell_source, new_cell
+
+    install = new_cell(cell_source())
+    source_nb = _probe([install, nbformat.v4.new_code_cell("import torch"),
+                        _graded("code", '"""f"""\nassert True', "test_f", solution=False, grade=True,
+                                locked=True, points=1)])
+    source = Source.from_notebooks("p", source_nb, source_nb)
+    plan = make_plan(_probe([new_cell(cell_source()), nbformat.v4.new_code_cell("import torch")]), source)
+    assert [c["source"] for c in plan.cells] == ["import torch"]
+    assert plan.positions[plan.cells[0]["id"]] == 1          # reasons still name the cell's real place
+    untagged = nbformat.v4.new_code_cell(cell_source() + "\n")     # tags lost, code the same
+    assert [c["source"] for c in make_plan(_probe([untagged]), source).cells] == []
+    edited = nbformat.v4.new_code_cell("print('mine')\n" + cell_source())
+    assert [c["source"] for c in make_plan(_probe([edited]), source).cells] == [edited.source]
+
+
 def test_strip_hidden_tests():
     source = 'x = 1\nassert x\n    ### BEGIN HIDDEN TESTS\n    secret = 2\n    ### END HIDDEN TESTS\ny = 3'
     assert strip_hidden_tests(source) == "x = 1\nassert x\n    # (hidden tests: not shown)\ny = 3"
@@ -218,6 +239,12 @@ def test_sandbox_limits_come_from_the_config(tmp_path):
 # Slow: the four exercises, graded for real
 # ============================================================================================
 
+def _setup_cell(nb):
+    """The exercise's setup cell (imports): the first code cell after the install cell."""
+    return next(c for c in nb.cells if c.cell_type == "code"
+                and "course-install" not in c.metadata.get("tags", []))
+
+
 def _bad_submissions(assignment: str) -> dict:
     """student -> (notebook or raw text, tasks lost). Broken the ways students break notebooks."""
     catalog = {w.id: w for w in WRONG_ANSWERS}
@@ -240,14 +267,15 @@ def _bad_submissions(assignment: str) -> dict:
                              '"nbformat": 4, "nbformat_minor": 5}', tasks)
     elif assignment == "02_lstm_gru":
         nb = student_notebook(assignment)
-        nb.cells[1].source = "import nonexistent_module\n" + nb.cells[1].source
+        setup = _setup_cell(nb)
+        setup.source = "import nonexistent_module\n" + setup.source
         bad["bad-import"] = (nb, tasks)
         wrong = catalog["02_lstm_gru-gru_cell_step-z_swapped"]
         nb = student_notebook(assignment, {wrong.task: wrong.code})
         nb.cells.remove(cell_by_id(nb, "test_gru_cell_step"))
         bad["bad-deleted-test"] = (nb, {"gru_cell_step"})
         nb = student_notebook(assignment)
-        nb.cells[1].source = "import os\nos._exit(1)   # the process dies\n"
+        _setup_cell(nb).source = "import os\nos._exit(1)   # the process dies\n"
         bad["bad-crash"] = (nb, tasks)
     elif assignment == "03_seq2seq":
         # Right value, and torch warns (torch.tensor of a tensor): warnings never cost points.
@@ -274,12 +302,12 @@ EXPECTED_BAD = {
     ("01_rnn", "bad-filename"): ("0", "invalid", "no notebook named 01_rnn.ipynb in submitted/bad-filename/01_rnn/ "
                                                  "(found: 01_rnn (1).ipynb)"),
     ("02_lstm_gru", "bad-import"): ("0", "graded", "ModuleNotFoundError: No module named 'nonexistent_module' "
-                                                   "in cell 2 (the setup cell)"),
+                                                   "in cell 3 (the setup cell)"),
     ("02_lstm_gru", "bad-deleted-test"): ("7", "graded", "test cell for gru_cell_step was missing: "
                                                          "the original test was used"),
-    ("02_lstm_gru", "bad-crash"): ("0", "killed", "cell 2 was left out: the notebook's process ended"),
+    ("02_lstm_gru", "bad-crash"): ("0", "killed", "cell 3 was left out: the notebook's process ended"),
     ("03_seq2seq", "ok-warning"): ("10", "graded", "all tasks passed"),
-    ("04_attention", "ok-scratch-cell"): ("10", "graded", "NameError: name 'scores_demo' is not defined in cell 14 "
+    ("04_attention", "ok-scratch-cell"): ("10", "graded", "NameError: name 'scores_demo' is not defined in cell 15 "
                                                           "(a cell without a task)"),
 }
 

@@ -201,7 +201,7 @@ def test_the_search_finds_the_secrets_in_solutions(secrets):
 def test_public_tree_has_the_course_and_no_instructor_paths(public):
     for rel in ["book", "exercises", "attention_course/__init__.py", "data/SHA256SUMS", "checkpoints",
                 "_config.yml", "_toc.yml", "intro.md", "Makefile", "README.md", "pyproject.toml",
-                "_build/html/index.html"]:
+                "setup.py", "MANIFEST.in", "binder/requirements.txt", "_build/html/index.html"]:
         assert (public / rel).exists(), f"{rel} is missing from the public tree"
     for path in sorted(ROOT.glob("exercises/*/*.ipynb")):
         assert (public / path.relative_to(ROOT)).is_file(), f"{path.relative_to(ROOT)} is missing"

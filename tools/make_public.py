@@ -6,7 +6,8 @@ configuration, and, on a grader's machine, the gradebook and the submissions. Th
 holds only what students and the public may see:
 
 - an allow-list of top-level entries (PUBLIC_DIRS, PUBLIC_FILES below): the book, the exercises,
-  the course package, the data, the checkpoints, the benchmarks and the Jupyter Book set-up;
+  the course package and its packaging files (setup.py, MANIFEST.in), the data, the
+  checkpoints, the benchmarks, and the Jupyter Book and Binder set-ups;
   `tools/` without the instructor-only scripts (PRIVATE_TOOLS);
 - only files that git tracks (no untracked or ignored files; without git, the folders are walked);
 - the Makefile with the targets that need the private material (PRIVATE_TARGETS) replaced by a
@@ -40,10 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKER = ".made-by-make-public"
 
 PUBLIC_DIRS = ["book", "exercises", "attention_course", "data", "checkpoints", "benchmarks",
-               "_static", "_vendor", "tools"]
+               "_static", "_vendor", "tools", "binder"]
 PUBLIC_FILES = ["_config.yml", "_toc.yml", "intro.md", "references.bib", "requirements.txt",
-                "constraints.txt", "pyproject.toml", "README.md", "CONTRIBUTING.md", "Makefile",
-                ".gitignore", "LICENSE", "LICENSE.md", "LICENSE.txt"]
+                "constraints.txt", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md",
+                "CONTRIBUTING.md", "Makefile", ".gitignore", "LICENSE", "LICENSE.md", "LICENSE.txt"]
 #: tools/ scripts that are instructor-only (besides any whose name mentions grading).
 PRIVATE_TOOLS = {"make_public.py"}
 #: Names that are never published, wherever they appear (also inside allowed folders).
@@ -54,6 +55,8 @@ NEVER_SUFFIXES = (".pyc", ".egg-info")
 PRIVATE_TARGETS = {
     "test": "it needs tests/, which is not published",
     "test-fast": "it needs tests/, which is not published",
+    "test-wheel": "it needs tests/, which is not published",
+    "bench-wheel": "it needs tests/, which is not published",
     "release": "it needs solutions/, which is not published",
     "autograde": "grading needs solutions/ and the gradebook, which are not published",
     "feedback": "grading needs solutions/ and the gradebook, which are not published",

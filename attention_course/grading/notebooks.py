@@ -11,7 +11,11 @@ The plan is fair to what students do to notebooks in Jupyter:
   says so;
 - a cell marked as graded that is not one of the exercise's tests, or an answer cell that also
   carries `grade: true`, is run as the student's code and reported, never punished;
-- read-only cells of the source (locked, not tests) run as the instructor wrote them.
+- read-only cells of the source (locked, not tests) run as the instructor wrote them;
+- the install cell (tools/install_cell.py: it pip-installs the course where it is missing) is
+  left out when the student did not change it: the sandbox has neither the network nor a
+  reason to install anything, and its Python may not see an editable install of the course.
+  An edited copy runs as the student's code, offline like every other cell.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from nbformat.notebooknode import NotebookNode
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+#: The tag of the install cell in the source notebook (tools/install_cell.py).
+INSTALL_TAG = "course-install"
 
 
 def meta(cell) -> dict:
@@ -106,12 +112,15 @@ class Source:
     answers: dict                   # answer grade_id -> release stub source
     locked: dict                    # other locked grade_id -> source
     order: list                     # grade_ids in the source's order
+    install: tuple = ()             # normalised sources of the source's install cells
 
     @classmethod
     def from_notebooks(cls, name: str, source_nb: NotebookNode, release_nb: Optional[NotebookNode]) -> "Source":
         stubs = {meta(c).get("grade_id"): c.source for c in (release_nb.cells if release_nb else [])
                  if meta(c).get("solution")}
         tests, answers, locked, order = {}, {}, {}, []
+        install = tuple(_normalise(c.source) for c in source_nb.cells
+                        if c.cell_type == "code" and INSTALL_TAG in c.get("metadata", {}).get("tags", []))
         for cell in source_nb.cells:
             grade_id = meta(cell).get("grade_id")
             if not grade_id:
@@ -123,7 +132,7 @@ class Source:
                 answers[grade_id] = stubs.get(grade_id, "")
             elif meta(cell).get("locked") and cell.cell_type == "code":
                 locked[grade_id] = cell.source
-        return cls(name, tests, answers, locked, order)
+        return cls(name, tests, answers, locked, order, install)
 
 
 @dataclass
@@ -158,6 +167,8 @@ def make_plan(submission: NotebookNode, source: Source) -> Plan:
     for index, cell in enumerate(submission.cells):
         if cell.cell_type != "code":
             continue
+        if _normalise(cell.source) in source.install:
+            continue                                  # the untouched install cell: nothing to run
         info = meta(cell)
         grade_id = info.get("grade_id")
         if grade_id in source.tests:
