@@ -111,6 +111,8 @@ train-ch8: $(STAMP)  ## train chapter 8's ViT and CNN checkpoints (ARGS=... adde
 	$(PY) tools/train_vision.py --arch vit --epochs 20 --augment --threads 1 $(ARGS)
 	$(PY) tools/train_vision.py --arch vit --init checkpoints/ch8_vit.safetensors --epochs 10 \
 	  --lr 5e-4 --warmup 200 --augment --threads 1 $(ARGS)
+	$(PY) tools/train_vision.py --arch vit --init checkpoints/ch8_vit.safetensors --epochs 8 \
+	  --lr 2.5e-4 --warmup 100 --threads 1 $(ARGS)
 	$(PY) tools/train_vision.py --arch cnn --epochs 20 --hidden 128 --augment --threads 1 $(ARGS)
 	$(PY) benchmarks/vit_regime.py --jobs 2
 

@@ -20,7 +20,7 @@ same architecture in all three:
   finetune   the pre-trained BERT and a new linear head on the pooled output, all trained
   scratch    the same model and head from a random initialisation, trained the same way
 
-Controlled: finetune and scratch get the same budget (UPDATES updates of 32 examples, AdamW,
+Controlled: finetune and scratch get the same budget (UPDATES updates of BATCH examples, AdamW,
 learning rate LR with 10% warm-up and linear decay, dropout 0.1) and, for a given seed, the
 same labelled subset and batch order; the probe gets the same subset. Seeds 0, 1, 2. Not a
 timed benchmark: the record holds accuracies.
@@ -55,9 +55,9 @@ TASKS = ("same_verse", "testament")
 METHODS = ("probe", "finetune", "scratch")
 SIZES = (64, 512, 4096)
 SEEDS = (0, 1, 2)
-UPDATES = 150
+UPDATES = 120
 LR = 2e-4
-BATCH = 32
+BATCH = 16
 EVAL = 1000
 MAX_LEN = 96
 FIRST_NT_BOOK = 40                      # Matthew: verse ids >= 40_000_000 are New Testament
