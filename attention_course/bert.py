@@ -645,7 +645,7 @@ def sentence_features(bert: BertModel, input_ids, token_type_ids=None, mask=None
     hidden states over the real tokens. Chapter 7."""
     if mask is None:
         mask = input_ids != PAD
-    H, pooled = bert(input_ids, token_type_ids, mask)                  # (B, T, D), (B, D)
+    H, pooled = bert(input_ids, token_type_ids, mask)          # (B, T, D), (B, D)
     mean = (H * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)    # (B, D)
     return torch.cat([pooled, mean], dim=-1)
 
