@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import importlib
 
-from grading_catalog_base import WrongAnswer, _w  # noqa: F401  (re-exported)
+from grading_catalog_base import RightAnswer, WrongAnswer, _r, _w  # noqa: F401  (re-exported)
 
 ASSIGNMENTS = ["01_rnn", "02_lstm_gru", "03_seq2seq", "04_attention", "05_self_attention",
                "06_transformer", "07_bert", "08_vit"]
 
 WRONG_ANSWERS: list[WrongAnswer] = [
     wrong for assignment in ASSIGNMENTS for wrong in importlib.import_module(f"catalog_{assignment}").WRONG_ANSWERS
+]
+
+# Correct answers written another way: each must keep every point (tests/grading_catalog_base.py).
+RIGHT_ANSWERS: list[RightAnswer] = [
+    right for assignment in ASSIGNMENTS
+    for right in getattr(importlib.import_module(f"catalog_{assignment}"), "RIGHT_ANSWERS", [])
 ]

@@ -8,6 +8,11 @@ every task at least one wrong answer must get past the visible checks, so that t
 tests are what catch it.
 
 Add at least three entries when you add a task (CONTRIBUTING.md, "Adding a chapter").
+
+A `RightAnswer` is the other side of the proof: a correct solution written differently from the
+instructor's (another formula, another library call, another loop order). Every hidden check
+must accept it, so that a check that tests *how* rather than *what* is caught; it lives in the
+same catalog file, in `RIGHT_ANSWERS`.
 """
 from __future__ import annotations
 
@@ -31,3 +36,20 @@ class WrongAnswer:
 
 def _w(assignment, task, name, mistake, caught_by_visible, code) -> WrongAnswer:
     return WrongAnswer(assignment, task, name, mistake, caught_by_visible, dedent(code).strip("\n"))
+
+
+@dataclass(frozen=True)
+class RightAnswer:
+    assignment: str           # e.g. "01_rnn"
+    task: str                 # the grade_id of the solution cell it replaces
+    name: str                 # a short slug, unique within the task
+    how: str                  # how it differs from the instructor's solution, in words
+    code: str                 # the whole replacement cell
+
+    @property
+    def id(self) -> str:
+        return f"{self.assignment}-{self.task}-right-{self.name}"
+
+
+def _r(assignment, task, name, how, code) -> RightAnswer:
+    return RightAnswer(assignment, task, name, how, dedent(code).strip("\n"))

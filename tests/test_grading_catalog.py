@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from attention_course.grading.notebooks import hidden_region, strip_hidden_tests
-from grading_catalog import ASSIGNMENTS, WRONG_ANSWERS, WrongAnswer
+from grading_catalog import ASSIGNMENTS, RIGHT_ANSWERS, WRONG_ANSWERS, RightAnswer, WrongAnswer
 from grading_harness import ROOT, reference_records, run_in_process, source_notebook
 
 
@@ -157,3 +157,19 @@ def test_wrong_answer_in_process(wrong: WrongAnswer):
     visible = run_in_process(nb, wrong.assignment, hidden=False)[wrong.task]
     assert (visible is not None) == wrong.caught_by_visible, \
         f"{wrong.id}: caught_by_visible is {wrong.caught_by_visible}, but the visible test gives {visible!r}"
+
+
+def test_right_answers_are_unique_and_name_real_tasks():
+    ids = [r.id for r in RIGHT_ANSWERS]
+    assert len(ids) == len(set(ids))
+    assert all(r.task in tasks_of(source_notebook(r.assignment)) for r in RIGHT_ANSWERS)
+
+
+@pytest.mark.parametrize("right", RIGHT_ANSWERS, ids=lambda r: r.id)
+def test_right_answer_keeps_every_point(right: RightAnswer):
+    # A correct answer written another way passes the visible and the hidden checks: the
+    # hidden tests judge what a function returns, not how it was written.
+    nb = student_notebook(right.assignment, {right.task: right.code})
+    verdicts = run_in_process(nb, right.assignment)
+    assert all(error is None for error in verdicts.values()), \
+        f"{right.id} ({right.how}) loses points: {verdicts}"
