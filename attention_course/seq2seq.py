@@ -328,17 +328,20 @@ def save_checkpoint(path, model: nn.Module, tokenizer, **meta) -> None:
     save_model(half, str(path), metadata=header)
 
 
-def load_checkpoint(path, make_model, device=None):
-    """Rebuild a model saved by save_checkpoint: make_model(cfg, meta) builds it, then
-    the weights are loaded as float32. Returns (model, tokenizer, meta)."""
+def load_checkpoint(path, make_model, device=None, config_class=Seq2SeqConfig):
+    """Rebuild a model saved by save_checkpoint: make_model(cfg, meta) builds it from
+    config_class(**saved fields), then the weights are loaded as float32. A later
+    chapter's model passes its own config class. Returns (model, tokenizer, meta)."""
     with safe_open(str(path), framework="pt") as f:
         meta = dict(f.metadata())
     fields = json.loads(meta.pop("config"))
-    if "d_model" in fields:                               # a Transformer's (chapter 6)
-        from attention_course.transformer import TransformerConfig
-        cfg = TransformerConfig(**fields)
-    else:
-        cfg = Seq2SeqConfig(**fields)
+    try:
+        cfg = config_class(**fields)
+    except TypeError as exc:
+        raise ValueError(
+            f"{path}: its saved config {sorted(fields)} does not fit "
+            f"{config_class.__name__} ({exc}); pass the config class of the model "
+            "that wrote it, e.g. config_class=TransformerConfig") from None
     tokenizer = SubwordTokenizer.from_str(meta.pop("tokenizer"))
     model = make_model(cfg, meta)
     load_model(model, str(path))  # copies float16 values into float32 parameters

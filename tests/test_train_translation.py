@@ -29,7 +29,7 @@ def test_training_command_runs_a_few_updates(tmp_path, arch):
     assert train_translation.main(["--arch", arch, "--updates", "3", "--batch-size", "8", "--vocab-size", "300",
                                    *SMALL[arch], "--max-dev", "16", "--curve-verses", "4",
                                    "--no-record", "--out", str(out)]) == 0
-    model, tok, meta = load_checkpoint(out, train_translation.model_from_record)
+    model, tok, meta = train_translation.load_trained(out)
     assert meta["updates"] == "3" and meta["arch"] == arch
     assert type(model) is type(train_translation.build_model(arch, model.cfg))
     assert isinstance(translate(model, ["And God saith"], tok, tok, max_len=5)[0], str)
@@ -59,7 +59,7 @@ def test_every_published_checkpoint_has_a_record_that_matches_it():
         assert hashlib.sha256(ckpt.read_bytes()).hexdigest() == record["sha256"], \
             f"{ckpt.name} differs from the one recorded in {path.name}"
         assert ckpt.stat().st_size < 10e6                                # a few MB, fit for git
-        model, _, meta = load_checkpoint(ckpt, train_translation.model_from_record)
+        model, _, meta = train_translation.load_trained(ckpt)
         assert meta["command"] == record["command"]
         assert record["test_bleu_greedy"] > 0 and record["copy_bleu"] > 0
 

@@ -216,3 +216,18 @@ def test_wrong_source_shape_is_explained():
 
 def test_pad():
     assert pad([[1, 2], [3]]).tolist() == [[1, 2], [3, PAD]]
+
+
+def test_load_checkpoint_with_the_wrong_config_class_says_what_to_pass(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class OtherConfig:
+        d_model: int = 4
+
+    tok = SubwordTokenizer.train(["a few words to learn from"] * 5, vocab_size=280)
+    model = Seq2Seq(Seq2SeqConfig(vocab_size=tok.vocab_size, embed_size=4, hidden_size=6))
+    save_checkpoint(tmp_path / "m.safetensors", model, tok)
+    with pytest.raises(ValueError, match="config_class="):
+        load_checkpoint(tmp_path / "m.safetensors", lambda c, m: Seq2Seq(c),
+                        config_class=OtherConfig)

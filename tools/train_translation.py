@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 
 from attention_course.attention import AttentionSeq2Seq
 from attention_course.data import parallel_verses
@@ -70,6 +71,15 @@ def make_config(args, vocab_size: int):
 def model_from_record(cfg, meta):
     """make_model for load_checkpoint: the class named by the checkpoint's record."""
     return build_model(meta.get("arch", "attention"), cfg)
+
+
+def load_trained(path, device=None):
+    """load_checkpoint for any checkpoint this command wrote: chapter 3's loader knows only
+    its own config class, so the architecture in the header chooses the one to pass."""
+    with safe_open(str(path), framework="pt") as f:
+        arch = f.metadata().get("arch", "attention")
+    config_class = TransformerConfig if arch == "transformer" else Seq2SeqConfig
+    return load_checkpoint(path, model_from_record, device, config_class=config_class)
 
 
 def write_hypotheses(hyps: list[str], name: str) -> Path:
@@ -291,7 +301,7 @@ def main(argv=None) -> int:
 
 
 def hypotheses_only(path: Path, device) -> int:
-    model, tok, meta = load_checkpoint(path, model_from_record, device)
+    model, tok, meta = load_trained(path, device)
     src_code, _, tgt_code = meta["pair"].partition("-")
     srcs = [s for _, s, _ in parallel_verses(src_code, tgt_code, "test")]
     name = Path(meta["checkpoint"]).name.removesuffix(".safetensors")
