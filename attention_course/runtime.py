@@ -88,3 +88,28 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+# MyST-NB's mime prefix for glued values (myst_nb.ext.glue.GLUE_PREFIX).
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glue(name: str, value, digits: int = 4) -> None:
+    """Store `value` under `name` for the prose: {glue:text}`name:.1%` in a Markdown cell
+    shows it, formatted, in the book (MyST-NB's glue, written here so that a chapter runs
+    where MyST-NB is not installed). The value is an output of the cell, so nbval checks it
+    like any other output and a re-execution that changes it changes the sentence.
+
+    A float is kept to `digits` significant digits: the prose never shows more, and the
+    digits beyond differ between processors, which nbval would report as a change.
+    """
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
+
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()                     # a 0-d tensor or array: its number
+    if isinstance(value, float):
+        value = float(f"{value:.{digits}g}")
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
