@@ -105,6 +105,7 @@ train-ch7: $(STAMP)  ## pre-train chapter 7's BERT (NSP) and ALBERT (SOP) side b
 	$(PY) tools/train_bert.py --arch albert --threads 1 --minutes $(or $(CH7_MINUTES),65) --steps 2000 \
 	  --warmup 200 $(ARGS) & albert=$$!; \
 	wait $$bert; status=$$?; wait $$albert; exit $$(( status | $$? ))
+	$(PY) tools/train_bert.py --score-committed --threads 1   # both models on the same dev sets
 	$(PY) benchmarks/bert_finetune.py --jobs 2
 
 train-ch8: $(STAMP)  ## train chapter 8's ViT and CNN checkpoints (ARGS=... added to both) and its data-regime record

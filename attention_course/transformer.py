@@ -75,9 +75,11 @@ class MultiHeadAttention(nn.Module):
     merge, project. Chapter 5.
 
     forward(queries (B, Q, d_model), keys (B, S, d_model) = queries, values = keys,
-    mask=None, is_causal=False) -> output (B, Q, d_model), weights (B, h, Q, S).
-    mask (True = attend): (B, S) key padding, (B, Q, S) or (B, h, Q, S); its leading
-    dims may be 1. is_causal=True also hides later keys (needs Q == S).
+    mask=None, is_causal=False, key_padding=None) -> output (B, Q, d_model), weights
+    (B, h, Q, S). mask (True = attend): (B, S) key padding, (B, Q, S) or (B, h, Q, S);
+    its leading dims may be 1. A 2-D mask when B == Q is refused as ambiguous: pass
+    key padding (B, S) as key_padding= (always accepted, combined with mask by &).
+    is_causal=True also hides later keys (needs Q == S).
     """
 
     def __init__(self, d_model: int, num_heads: int, bias: bool = True,
@@ -106,7 +108,8 @@ class MultiHeadAttention(nn.Module):
         B, h, T, d_head = X.shape                                    # (B, h, T, d_head)
         return X.transpose(1, 2).reshape(B, T, h * d_head)            # (B, T, d_model)
 
-    def attention_mask(self, mask, B: int, Q: int, S: int, is_causal: bool, device):
+    def attention_mask(self, mask, B: int, Q: int, S: int, is_causal: bool, device,
+                       key_padding=None):
         """Any accepted mask as a bool tensor broadcasting to (B, h, Q, S), or None."""
         full = (B, self.num_heads, Q, S)
         if mask is not None:
@@ -117,6 +120,14 @@ class MultiHeadAttention(nn.Module):
                     raise ValueError(f"a 2-D mask is a key padding mask (B, S) = "
                                      f"{(B, S)}; got {tuple(mask.shape)}. Pass a "
                                      "(Q, S) mask as mask[None], or is_causal=True")
+                if B == Q:
+                    # (B, S) and (Q, S) are the same shape: a causal (T, T) mask would
+                    # pass as padding, row b hiding keys of sequence b. Do not guess.
+                    raise ValueError(
+                        f"a 2-D mask of shape {(B, S)} is ambiguous when the batch size "
+                        f"equals the number of queries ({B}): key padding (B, S) or a "
+                        "(Q, S) mask? Pass key padding as key_padding=mask, a (Q, S) "
+                        "mask as mask[None], or use is_causal=True")
                 mask = mask[:, None, None, :]                         # (B, 1, 1, S)
             elif mask.dim() == 3:
                 mask = mask[:, None]                                  # (B, 1, Q, S)
@@ -124,6 +135,15 @@ class MultiHeadAttention(nn.Module):
                 raise ValueError(f"mask must be (B, S), (B, Q, S) or (B, h, Q, S); "
                                  f"got {tuple(mask.shape)}")
             check_mask(mask, full)
+        if key_padding is not None:
+            if (not isinstance(key_padding, torch.Tensor) or key_padding.dtype != torch.bool
+                    or tuple(key_padding.shape) != (B, S)):
+                raise ValueError(f"key_padding is a key padding mask: torch.bool of shape "
+                                 f"(B, S) = {(B, S)}, True at real keys; got "
+                                 f"{getattr(key_padding, 'dtype', type(key_padding))} "
+                                 f"of shape {tuple(getattr(key_padding, 'shape', ()))}")
+            padding = key_padding[:, None, None, :]                   # (B, 1, 1, S)
+            mask = padding if mask is None else mask & padding
         if is_causal:
             if Q != S:
                 raise ValueError(f"is_causal needs as many queries as keys; "
@@ -138,7 +158,7 @@ class MultiHeadAttention(nn.Module):
         return scaled_dot_product_attention(q, k, v, mask, dropout_p=p)
 
     def forward(self, queries, keys=None, values=None, mask=None,
-                is_causal: bool = False):
+                is_causal: bool = False, key_padding=None):
         keys = queries if keys is None else keys
         values = keys if values is None else values
         for name, t in (("queries", queries), ("keys", keys), ("values", values)):
@@ -146,7 +166,8 @@ class MultiHeadAttention(nn.Module):
                 raise ValueError(f"{name} must be (B, length, d_model={self.d_model}); "
                                  f"got {tuple(t.shape)}")
         B, Q, S = queries.shape[0], queries.shape[1], keys.shape[1]
-        mask = self.attention_mask(mask, B, Q, S, is_causal, queries.device)
+        mask = self.attention_mask(mask, B, Q, S, is_causal, queries.device,
+                                   key_padding)
         q = self.split_heads(self.W_q(queries))                      # (B, h, Q, d_head)
         k = self.split_heads(self.W_k(keys))                         # (B, h, S, d_head)
         v = self.split_heads(self.W_v(values))                       # (B, h, S, d_head)
@@ -340,7 +361,10 @@ class EncoderLayer(nn.Module):
         self.attn_weights = None
 
     def attend(self, X, mask):
-        out, self.attn_weights = self.self_attn(X, mask=mask)
+        if mask is not None and mask.dim() == 2:      # this layer's 2-D mask is padding
+            out, self.attn_weights = self.self_attn(X, key_padding=mask)
+        else:
+            out, self.attn_weights = self.self_attn(X, mask=mask)
         return out
 
     def forward(self, X, mask=None):
@@ -399,7 +423,10 @@ class DecoderLayer(nn.Module):
         self.cross_weights = None
 
     def cross(self, Y, memory, memory_mask):
-        out, self.cross_weights = self.cross_attn(Y, memory, mask=memory_mask)
+        if memory_mask is not None and memory_mask.dim() == 2:   # (B, S) source padding
+            out, self.cross_weights = self.cross_attn(Y, memory, key_padding=memory_mask)
+        else:
+            out, self.cross_weights = self.cross_attn(Y, memory, mask=memory_mask)
         return out
 
     def forward(self, Y, memory, self_mask=None, memory_mask=None, is_causal=False):

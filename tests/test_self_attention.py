@@ -278,3 +278,29 @@ def test_linear_attention_matches_its_quadratic_form():
     sim = phi_q @ phi_k.transpose(-2, -1)                       # (..., Q, S), all > 0
     ref = (sim / sim.sum(-1, keepdim=True)) @ v
     assert max_diff(linear_attention(q, k, v), ref) <= 1e-5
+
+
+def test_a_2d_mask_is_refused_when_batch_size_equals_the_number_of_queries():
+    # With B == T a causal (T, T) mask has the shape of key padding (B, S); read as padding,
+    # row b would hide keys of sequence b. The layer refuses to guess and says what to pass.
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2).eval()
+    X = torch.randn(4, 4, 8)
+    causal = torch.ones(4, 4, dtype=torch.bool).tril()
+    with pytest.raises(ValueError, match="ambiguous.*key_padding=mask"):
+        mha(X, mask=causal)
+    out, _ = mha(X, mask=causal[None])                   # (1, Q, S): a causal mask
+    ref, _ = mha(X, is_causal=True)
+    assert torch.equal(out, ref)
+    lengths = torch.tensor([4, 3, 2, 1])
+    padding = torch.arange(4)[None, :] < lengths[:, None]  # (B, S)
+    by_keyword, w = mha(X, key_padding=padding)
+    assert torch.equal(by_keyword, mha(X, mask=padding[:, None, :])[0])
+    assert (w[padding[:, None, None, :].expand_as(w) == 0] == 0).all()
+    both, _ = mha(X, key_padding=padding, is_causal=True)
+    assert torch.equal(both, mha(X, mask=(padding[:, None, :] & causal))[0])
+    with pytest.raises(ValueError, match="key_padding is a key padding mask: torch.bool"):
+        mha(X, key_padding=padding.float())
+    # B != Q: a 2-D mask is key padding, as before
+    out3, _ = mha(X[:3], mask=padding[:3])
+    assert torch.equal(out3, mha(X[:3], key_padding=padding[:3])[0])

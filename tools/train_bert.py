@@ -38,7 +38,7 @@ import torch
 
 from attention_course.bert import (IN_ORDER, IS_NEXT, NEVER_MASKED, TRANSLATION_CODES, BertConfig,
                                    BertForPreTraining, albert_config, collate_pairs,
-                                   count_parameters, file_sha256, load_wordpiece, make_pair,
+                                   count_parameters, file_sha256, load_pretrained, load_wordpiece, make_pair,
                                    mask_tokens, nsp_pairs, pretraining_loss, save_pretrained,
                                    sop_pairs, verses_by_book, wordpiece_tokenizer)
 from attention_course.runtime import CHECKPOINT_DIR, ROOT, cpu_name, get_device, set_seed
@@ -100,6 +100,50 @@ def evaluate(model, dev_batches, amp: bool) -> dict:
             "dev_pairs": pairs}
 
 
+def fixed_dev_sets(dev_books, dev_pairs: int, max_len: int, vocab_size: int, device):
+    """The fixed dev sets, the same in every run (pairs and masks): every model's pair head
+    is scored on NSP with random and with same-book negatives and on SOP (label 0 = "B may
+    follow A" in all). {task: list of batches}."""
+    dev_sets = {}
+    for task, make in (("nsp", lambda g: nsp_pairs(dev_books, g)),
+                       ("nsp_same_book", lambda g: nsp_pairs(dev_books, g, same_book=True)),
+                       ("sop", lambda g: sop_pairs(dev_books, g))):
+        dev_gen = torch.Generator().manual_seed(1234)
+        every = make(dev_gen)
+        pick = sorted(torch.randperm(len(every), generator=dev_gen)[:dev_pairs].tolist())
+        dev_sets[task] = list(batches([every[i] for i in pick], 128, max_len, vocab_size,
+                                      dev_gen, device, shuffle=False))
+    return dev_sets
+
+
+def score_committed(args, device) -> int:
+    """Score the committed BERT and ALBERT on the same dev sets, MLM included: during
+    training each run scored its MLM on its own task's pairs, whose masks differ, so the two
+    records' MLM numbers are not on one set. Writes benchmarks/bert/shared_dev.json."""
+    tokens = load_wordpiece(VOCAB)
+    tok = wordpiece_tokenizer(tokens)
+    dev_books = encode_books(verses_by_book(TRANSLATION_CODES, "dev"), tok)
+    dev_sets = fixed_dev_sets(dev_books, args.dev_pairs, args.max_len, len(tokens), device)
+    cpu_start = time.process_time()
+    models = {}
+    for name in ("bert_nsp", "albert_sop"):
+        path = CHECKPOINT_DIR / f"ch7_{name}.safetensors"
+        model = load_pretrained(path, VOCAB, device)[0]
+        models[name] = {"checkpoint": path.name, "sha256": file_sha256(path),
+                        "by_task": {task: evaluate(model, b, amp=False)
+                                    for task, b in dev_sets.items()}}
+        print(name, json.dumps(models[name]["by_task"]), flush=True)
+    command = "python tools/train_bert.py --score-committed"
+    record = dict(command=command, hardware=hardware(device), torch=torch.__version__,
+                  dev_pairs=args.dev_pairs, max_len=args.max_len,
+                  cpu_minutes=round((time.process_time() - cpu_start) / 60, 2), models=models)
+    BENCH.mkdir(parents=True, exist_ok=True)
+    path = BENCH / "shared_dev.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,7 +175,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None,
                     help="checkpoint path (default: checkpoints/ch7_<name>.safetensors)")
     ap.add_argument("--no-record", action="store_true", help="do not write benchmarks/")
+    ap.add_argument("--score-committed", action="store_true",
+                    help="train nothing: score the committed BERT and ALBERT on the same "
+                         "dev sets into benchmarks/bert/shared_dev.json")
     args = ap.parse_args(argv)
+    if args.score_committed:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        return score_committed(args, get_device(args.device))
     if args.steps is None and args.minutes is None:
         ap.error("pass --steps and/or --minutes")
     if args.threads:
@@ -147,17 +198,7 @@ def main(argv=None) -> int:
     tok = wordpiece_tokenizer(tokens)
     train_books = encode_books(verses_by_book(TRANSLATION_CODES, "train"), tok)
     dev_books = encode_books(verses_by_book(TRANSLATION_CODES, "dev"), tok)
-    # fixed dev sets (the same in every run): every model's pair head is scored on NSP with
-    # random and with same-book negatives and on SOP (label 0 = "B may follow A" in all)
-    dev_sets = {}
-    for task, make in (("nsp", lambda g: nsp_pairs(dev_books, g)),
-                       ("nsp_same_book", lambda g: nsp_pairs(dev_books, g, same_book=True)),
-                       ("sop", lambda g: sop_pairs(dev_books, g))):
-        dev_gen = torch.Generator().manual_seed(1234)
-        every = make(dev_gen)
-        pick = sorted(torch.randperm(len(every), generator=dev_gen)[:args.dev_pairs].tolist())
-        dev_sets[task] = list(batches([every[i] for i in pick], 128, args.max_len,
-                                      len(tokens), dev_gen, device, shuffle=False))
+    dev_sets = fixed_dev_sets(dev_books, args.dev_pairs, args.max_len, len(tokens), device)
     dev_batches = dev_sets[args.objective]
     # baseline: always predict the most frequent training token
     counts = Counter(i for book in train_books for verse in book for i in verse)
