@@ -63,15 +63,23 @@ def output_text(nb) -> str:
     return "\n".join(chunks)
 
 
-def glued_keys(nb) -> set[str]:
-    return {out["metadata"]["scrapbook"]["name"]
+def glue_calls(nb) -> list[str]:
+    """The keys of every glued output, in order (a key glued twice appears twice)."""
+    return [out["metadata"]["scrapbook"]["name"]
             for cell in nb.cells if cell.cell_type == "code"
             for out in cell.get("outputs", [])
-            if "scrapbook" in out.get("metadata", {})}
+            if "scrapbook" in out.get("metadata", {})]
+
+
+def glued_keys(nb) -> set[str]:
+    return set(glue_calls(nb))
 
 
 def bare_numbers(text: str) -> set[str]:
-    return {m.group(1).replace(",", "") for m in NUMBER.finditer(text)}
+    """The numbers in `text`, thousands separators removed; a percentage keeps its sign, so
+    that 18.9% in the prose is not matched by a BLEU of 18.9 printed elsewhere."""
+    return {m.group(1).replace(",", "") + ("%" if m.group(2) else "")
+            for m in NUMBER.finditer(text)}
 
 
 def unsupported_numbers(path: Path) -> list[str]:
@@ -89,7 +97,8 @@ def unsupported_numbers(path: Path) -> list[str]:
                 number, percent = m.group(1), m.group(2)
                 if "." not in number and not percent:
                     continue                       # integers: counts, sizes, years, ...
-                if number.replace(",", "") in printed or m.group(0) in allowed:
+                bare = number.replace(",", "") + ("%" if percent else "")
+                if bare in printed or m.group(0) in allowed:
                     continue
                 problems.append(f"cell {index}: {m.group(0)!r} in "
                                 f"{' '.join(sentence.split())[:120]!r}")
@@ -115,6 +124,10 @@ def test_every_glued_key_is_glued_in_its_notebook(path):
     missing = used - glued_keys(nb)
     assert not missing, (f"book/{path.name} quotes {sorted(missing)} but no executed cell "
                          "glues them: run the notebook (make execute) or add the glue call")
+    calls = glue_calls(nb)
+    twice = sorted({k for k in calls if calls.count(k) > 1})
+    assert not twice, (f"book/{path.name} glues {twice} more than once; MyST-NB warns and "
+                       "`make book` (-W) fails: give each value its own key")
 
 
 def test_the_checker_catches_a_typed_number_and_accepts_the_others():
@@ -124,4 +137,5 @@ def test_the_checker_catches_a_typed_number_and_accepts_the_others():
     found = [m.group(0) for s in sentences(text) if CITE not in s for m in NUMBER.finditer(s)
              if "." in m.group(1) or m.group(2)]
     assert found == ["52.9%"]
-    assert bare_numbers("loss 0.06; 1,000 dates; torch 2.13.0") == {"0.06", "1000"}
+    assert bare_numbers("loss 0.06; 1,000 dates; torch 2.13.0; 18.9 % or 7%") == {
+        "0.06", "1000", "18.9%", "7%"}
