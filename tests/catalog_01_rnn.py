@@ -129,8 +129,8 @@ WRONG_ANSWERS = [
             return torch.stack(outputs, dim=1), h.clone()
         """),
     _w("01_rnn", "rnn_forward", "cleans_nan_in_place",
-       "replaces nan in X in place (X.nan_to_num_()): the results are right, the caller's X "
-       "has changed at its padded steps", False, """
+       "replaces nan in X in place (X.nan_to_num_()): the results are right, the "
+       "caller's X has changed at its padded steps", False, """
         def rnn_forward(step, X, h0, lengths=None):
             B, T, _ = X.shape
             if lengths is None:
@@ -334,7 +334,8 @@ WRONG_ANSWERS = [
             return torch.stack(outputs, dim=1), h.detach()
         """),
     _w("01_rnn", "truncated_bptt_forward", "sets_h0_requires_grad",
-       "calls h0.requires_grad_() so that gradient can reach h0: the caller's h0 changes", False,
+       "calls h0.requires_grad_() so that gradient can reach h0: the caller's h0 "
+       "changes", False,
        """
         def truncated_bptt_forward(step, X, h0, chunk_size):
             h, outputs = h0.requires_grad_(), []
@@ -349,13 +350,15 @@ WRONG_ANSWERS = [
 
 # Correct answers written another way: each keeps every point.
 RIGHT_ANSWERS = [
-    _r("01_rnn", "rnn_cell_step", "addmm", "torch.addmm with the biases as the added term", """
+    _r("01_rnn", "rnn_cell_step", "addmm",
+       "torch.addmm with the biases as the added term", """
         def rnn_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
             return torch.tanh(torch.addmm(bias_ih, x, weight_ih.T)
                               + torch.addmm(bias_hh, h, weight_hh.T))
         """),
     _r("01_rnn", "rnn_forward", "gather_h_last",
-       "stacks the frozen states, zeroes the padding afterwards and gathers h_last at L_b - 1", """
+       "stacks the frozen states, zeroes the padding afterwards and gathers h_last at "
+       "L_b - 1", """
         def rnn_forward(step, X, h0, lengths=None):
             B, T, _ = X.shape
             lengths = torch.full((B,), T) if lengths is None else lengths
@@ -369,7 +372,8 @@ RIGHT_ANSWERS = [
             return outputs, states[torch.arange(B), lengths - 1]
         """),
     _r("01_rnn", "clip_grad_norm", "vector_norm_if",
-       "torch.linalg.vector_norm of the per-tensor norms, and an if instead of a clamp", """
+       "torch.linalg.vector_norm of the per-tensor norms, and an if instead of a clamp"
+       "", """
         def clip_grad_norm(parameters, max_norm):
             grads = [p.grad for p in parameters if p.grad is not None]
             if len(grads) == 0:

@@ -101,8 +101,8 @@ WRONG_ANSWERS = [
             return nll[real].sum() / real.sum()
         """),
     _w("03_seq2seq", "masked_cross_entropy", "float32_loss",
-       "computes the log-probabilities in float32 (logits.float()): float64 logits give a "
-       "float32 loss", False, """
+       "computes the log-probabilities in float32 (logits.float()): float64 logits "
+       "give a float32 loss", False, """
         def masked_cross_entropy(logits, tgt_out):
             log_probs = torch.log_softmax(logits.float(), dim=-1)
             nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
@@ -264,8 +264,8 @@ WRONG_ANSWERS = [
             return new_scores, (flat // V).int(), (flat % V).int()
         """),
     _w("03_seq2seq", "beam_step", "float32_buffer",
-       "fills a torch.zeros(B, K) buffer with the new scores: float64 scores give float32 "
-       "new_scores", False, """
+       "fills a torch.zeros(B, K) buffer with the new scores: float64 scores give "
+       "float32 new_scores", False, """
         def beam_step(scores, logp):
             B, K, V = logp.shape
             total = (scores.unsqueeze(-1) + logp).reshape(B, K * V)
@@ -393,30 +393,36 @@ WRONG_ANSWERS = [
             return 100 * brevity * math.exp(sum(logs) / len(logs))
         """),
     _w("03_seq2seq", "corpus_bleu", "brevity_first",
-       "computes the brevity penalty before looking at the precisions: a corpus of empty "
-       "hypotheses (c = 0) divides by zero", False, """
+       "computes the brevity penalty before looking at the precisions: a corpus of "
+       "empty hypotheses (c = 0) divides by zero", False, """
         def corpus_bleu(hypotheses, references, max_n=4):
             c, r = sum(map(len, hypotheses)), sum(map(len, references))
             brevity = 1.0 if c > r else math.exp(1 - r / c)
             matches, totals = [0] * max_n, [0] * max_n
             for hyp, ref in zip(hypotheses, references):
                 for n in range(1, max_n + 1):
-                    hyp_ngrams = Counter(tuple(hyp[k : k + n]) for k in range(len(hyp) - n + 1))
-                    ref_ngrams = Counter(tuple(ref[k : k + n]) for k in range(len(ref) - n + 1))
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n])
+                                         for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n])
+                                         for k in range(len(ref) - n + 1))
                     matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
                     totals[n - 1] += sum(hyp_ngrams.values())
             if min(matches) == 0:
                 return 0.0
-            return 100 * brevity * math.exp(sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n)
+            logs = [math.log(m / t) for m, t in zip(matches, totals)]
+            return 100 * brevity * math.exp(sum(logs) / max_n)
         """),
     _w("03_seq2seq", "corpus_bleu", "skips_orders_without_ngrams",
-       "leaves out the orders that no hypothesis is long enough for, instead of p_n = 0", False, """
+       "leaves out the orders that no hypothesis is long enough for, instead of p_n = "
+       "0", False, """
         def corpus_bleu(hypotheses, references, max_n=4):
             matches, totals = [0] * max_n, [0] * max_n
             for hyp, ref in zip(hypotheses, references):
                 for n in range(1, max_n + 1):
-                    hyp_ngrams = Counter(tuple(hyp[k : k + n]) for k in range(len(hyp) - n + 1))
-                    ref_ngrams = Counter(tuple(ref[k : k + n]) for k in range(len(ref) - n + 1))
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n])
+                                         for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n])
+                                         for k in range(len(ref) - n + 1))
                     matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
                     totals[n - 1] += sum(hyp_ngrams.values())
             orders = [(m, t) for m, t in zip(matches, totals) if t > 0]
@@ -424,14 +430,16 @@ WRONG_ANSWERS = [
                 return 0.0
             c, r = sum(map(len, hypotheses)), sum(map(len, references))
             brevity = 1.0 if c > r else math.exp(1 - r / c)
-            return 100 * brevity * math.exp(sum(math.log(m / t) for m, t in orders) / len(orders))
+            logs = [math.log(m / t) for m, t in orders]
+            return 100 * brevity * math.exp(sum(logs) / len(logs))
         """),
 ]
 
 # Correct answers written another way: each keeps every point.
 RIGHT_ANSWERS = [
     _r("03_seq2seq", "decoder_io", "pad_sequence",
-       "builds the rows as tensors and pads them with torch.nn.utils.rnn.pad_sequence", """
+       "builds the rows as tensors and pads them with torch.nn.utils.rnn.pad_sequence"
+       "", """
         def decoder_io(targets):
             rows_in = [torch.tensor([BOS, *y], dtype=torch.long) for y in targets]
             rows_out = [torch.tensor([*y, EOS], dtype=torch.long) for y in targets]
@@ -440,9 +448,11 @@ RIGHT_ANSWERS = [
                     pad(rows_out, batch_first=True, padding_value=PAD))
         """),
     _r("03_seq2seq", "masked_cross_entropy", "masked_select_mean",
-       "a one-hot product for the target log-probabilities and masked_select(...).mean()", """
+       "a one-hot product for the target log-probabilities and "
+       "masked_select(...).mean()", """
         def masked_cross_entropy(logits, tgt_out):
-            one_hot = torch.nn.functional.one_hot(tgt_out, logits.shape[-1]).to(logits.dtype)
+            one_hot = torch.nn.functional.one_hot(tgt_out, logits.shape[-1])
+            one_hot = one_hot.to(logits.dtype)
             nll = -(torch.log_softmax(logits, dim=-1) * one_hot).sum(dim=-1)
             return nll.masked_select(tgt_out != PAD).mean()
         """),
@@ -460,7 +470,8 @@ RIGHT_ANSWERS = [
             return [row[:row.index(EOS)] if EOS in row else row for row in rows]
         """),
     _r("03_seq2seq", "beam_step", "sort_and_divmod",
-       "a full descending sort cut to K, torch.div(..., rounding_mode='floor') and remainder", """
+       "a full descending sort cut to K, torch.div(..., rounding_mode='floor') and "
+       "remainder", """
         def beam_step(scores, logp):
             B, K, V = logp.shape
             total = (scores[:, :, None] + logp).flatten(1)
@@ -470,7 +481,8 @@ RIGHT_ANSWERS = [
                     torch.remainder(index, V))
         """),
     _r("03_seq2seq", "best_hypothesis", "sorted_copy",
-       "sorted() (a new list) in descending order of the score, the first one's ids", """
+       "sorted() (a new list) in descending order of the score, the first one's ids"
+       "", """
         def best_hypothesis(finished, alpha):
             def score(item):
                 return item[0] / (((5 + len(item[1]) + 1) / 6) ** alpha)

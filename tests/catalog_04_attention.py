@@ -61,7 +61,8 @@ WRONG_ANSWERS = [
             return annotations
         """),
     _w("04_attention", "bidirectional_annotations", "multiplies_by_mask",
-       "zeroes the padding by multiplying with a 0/1 mask: nan * 0 is nan, inf * 0 is nan", False, """
+       "zeroes the padding by multiplying with a 0/1 mask: nan * 0 is nan, inf * 0 is "
+       "nan", False, """
         def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
             B, S, _ = forward_outputs.shape
             j = torch.arange(S).expand(B, S)
@@ -99,8 +100,8 @@ WRONG_ANSWERS = [
                                  for b in range(B)])
         """),
     _w("04_attention", "additive_scores", "v_a_from_floats",
-       "rebuilds v_a from Python floats (torch.tensor(v_a.tolist())): the scores still require a "
-       "gradient through W_a and U_a, but v_a never learns", False, """
+       "rebuilds v_a from Python floats (torch.tensor(v_a.tolist())): the scores still "
+       "require a gradient through W_a and U_a, but v_a never learns", False, """
         def additive_scores(s_prev, annotations, W_a, U_a, v_a):
             v = torch.tensor(v_a.tolist(), dtype=v_a.dtype)
             hidden = torch.tanh((s_prev @ W_a.T).unsqueeze(1) + annotations @ U_a.T)
@@ -260,22 +261,26 @@ WRONG_ANSWERS = [
 # Correct answers written another way: each keeps every point.
 RIGHT_ANSWERS = [
     _r("04_attention", "bidirectional_annotations", "loop_and_pad",
-       "a loop over the sentences: flip the real backward steps, concatenate, pad with zeros", """
+       "a loop over the sentences: flip the real backward steps, concatenate, pad with "
+       "zeros", """
         def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
             B, S, H = forward_outputs.shape
             rows = []
             for b, n in enumerate(lengths.tolist()):
-                real = torch.cat([forward_outputs[b, :n], backward_outputs[b, :n].flip(0)], -1)
+                backward = backward_outputs[b, :n].flip(0)
+                real = torch.cat([forward_outputs[b, :n], backward], dim=-1)
                 rows.append(torch.cat([real, real.new_zeros(S - n, 2 * H)]))
             return torch.stack(rows)
         """),
-    _r("04_attention", "additive_scores", "einsum", "torch.einsum for every product", """
+    _r("04_attention", "additive_scores", "einsum",
+       "torch.einsum for every product", """
         def additive_scores(s_prev, annotations, W_a, U_a, v_a):
             query = torch.einsum("ah,bh->ba", W_a, s_prev)
             keys = torch.einsum("ad,bsd->bsa", U_a, annotations)
             return torch.einsum("bsa,a->bs", torch.tanh(query[:, None] + keys), v_a)
         """),
-    _r("04_attention", "luong_scores", "bmm", "torch.bmm, with the identity standing in for dot", """
+    _r("04_attention", "luong_scores", "bmm",
+       "torch.bmm, with the identity standing in for dot", """
         def luong_scores(s, annotations, kind, W_a=None):
             if kind == "dot":
                 W_a = torch.eye(s.shape[1], dtype=s.dtype)
@@ -292,12 +297,14 @@ RIGHT_ANSWERS = [
             e = torch.exp((scores - top).masked_fill(~m, float("-inf")))
             return e / e.sum(dim=-1, keepdim=True).clamp_min(1e-30)
         """),
-    _r("04_attention", "context_vector", "weighted_sum", "broadcast product and a sum over S", """
+    _r("04_attention", "context_vector", "weighted_sum",
+       "broadcast product and a sum over S", """
         def context_vector(weights, annotations):
             return (weights.unsqueeze(-1) * annotations).sum(dim=1)
         """),
     _r("04_attention", "alignment_accuracy", "python_loops",
-       "Python loops over the sentences and their scored steps, argmax over the real columns", """
+       "Python loops over the sentences and their scored steps, argmax over the real "
+       "columns", """
         def alignment_accuracy(weights, src_lengths, tgt_lengths):
             hits = total = 0
             for b in range(weights.shape[0]):

@@ -68,8 +68,8 @@ WRONG_ANSWERS = [
             return weights.to(values.dtype) @ values, weights
         """),
     _w("05_self_attention", "scaled_dot_product", "additive_minus_1e4",
-       "subtracts 10000 from blocked scores (BERT's additive mask) and zeroes empty rows: a "
-       "blocked score far beyond the thousands still wins", False, """
+       "subtracts 10000 from blocked scores (BERT's additive mask) and zeroes empty "
+       "rows: a blocked score far beyond the thousands still wins", False, """
         def scaled_dot_product(queries, keys, values, mask=None):
             scores = queries @ keys.transpose(-2, -1) / math.sqrt(queries.shape[-1])
             if mask is None:
@@ -203,8 +203,8 @@ WRONG_ANSWERS = [
             return (mask & (offset >= 0) if causal else mask).long()
         """),
     _w("05_self_attention", "sliding_window_mask", "diagonal_loop",
-       "builds the band from torch.diag of ones(T - |d|): a window beyond T - 1 (not causal) "
-       "asks for ones of a negative size", False, """
+       "builds the band from torch.diag of ones(T - |d|): a window beyond T - 1 (not "
+       "causal) asks for ones of a negative size", False, """
         def sliding_window_mask(num_steps, window, causal=False):
             if causal:
                 i = torch.arange(num_steps)
@@ -322,15 +322,16 @@ WRONG_ANSWERS = [
             return J.pow(2).sum(dim=(1, 3)).sqrt()
         """),
     _w("05_self_attention", "position_sensitivity", "requires_grad_in_place",
-       "calls X.requires_grad_() on the caller's X to differentiate it: the values are right, "
-       "X has changed", False, """
+       "calls X.requires_grad_() on the caller's X to differentiate it: the values are "
+       "right, X has changed", False, """
         def position_sensitivity(layer, X):
             X.requires_grad_()
             Y = layer(X)[0]
             rows = []
             for i in range(Y.shape[0]):
-                block = torch.stack([torch.autograd.grad(Y[i, a], X, retain_graph=True)[0][0]
-                                     for a in range(Y.shape[1])])
+                block = torch.stack([
+                    torch.autograd.grad(Y[i, a], X, retain_graph=True)[0][0]
+                    for a in range(Y.shape[1])])
                 rows.append(block.pow(2).sum(dim=(0, 2)).sqrt())
             return torch.stack(rows)
         """),
@@ -339,9 +340,11 @@ WRONG_ANSWERS = [
 # Correct answers written another way: each keeps every point.
 RIGHT_ANSWERS = [
     _r("05_self_attention", "scaled_dot_product", "where_then_zero_rows",
-       "torch.where(mask, scores, -inf), then torch.where zeroes the rows with no allowed key", """
+       "torch.where(mask, scores, -inf), then torch.where zeroes the rows with no "
+       "allowed key", """
         def scaled_dot_product(queries, keys, values, mask=None):
-            scores = torch.matmul(queries, keys.transpose(-1, -2)) * queries.shape[-1] ** -0.5
+            scale = queries.shape[-1] ** -0.5
+            scores = torch.matmul(queries, keys.transpose(-1, -2)) * scale
             if mask is None:
                 weights = scores.softmax(dim=-1)
             else:
@@ -352,7 +355,8 @@ RIGHT_ANSWERS = [
             return torch.matmul(weights, values), weights
         """),
     _r("05_self_attention", "multi_head_attention", "loop_over_heads",
-       "a loop over the heads on feature slices, then torch.cat of the heads' outputs", """
+       "a loop over the heads on feature slices, then torch.cat of the heads' outputs"
+       "", """
         def multi_head_attention(X, W_q, W_k, W_v, W_o, num_heads, mask=None):
             d_head = X.shape[-1] // num_heads
             Q, K, V = X @ W_q.T, X @ W_k.T, X @ W_v.T
@@ -367,7 +371,8 @@ RIGHT_ANSWERS = [
                 all_weights.append(weights)
             return torch.cat(outputs, dim=-1) @ W_o.T, torch.stack(all_weights, dim=1)
         """),
-    _r("05_self_attention", "sliding_window_mask", "triu_tril", "a band cut with triu and tril", """
+    _r("05_self_attention", "sliding_window_mask", "triu_tril",
+       "a band cut with triu and tril", """
         def sliding_window_mask(num_steps, window, causal=False):
             ones = torch.ones(num_steps, num_steps, dtype=torch.bool)
             return ones.triu(-window).tril(0 if causal else window)
@@ -380,7 +385,8 @@ RIGHT_ANSWERS = [
             return blocked.reshape(B * num_heads, Q, S)
         """),
     _r("05_self_attention", "sinusoidal_encoding", "strided_assignment",
-       "frequencies from exp(-log(10000) 2i / d), written into the even and odd features", """
+       "frequencies from exp(-log(10000) 2i / d), written into the even and odd "
+       "features", """
         def sinusoidal_encoding(positions, d_model, dtype=torch.float32):
             two_i = torch.arange(0, d_model, 2, dtype=torch.float64)
             omega = torch.exp(-math.log(10000.0) * two_i / d_model)
@@ -397,8 +403,9 @@ RIGHT_ANSWERS = [
             out = layer(Y)[0]
             rows = []
             for i in range(out.shape[0]):
-                squares = sum(torch.autograd.grad(out[i, a], Y, retain_graph=True)[0][0] ** 2
-                              for a in range(out.shape[1]))
+                squares = sum(
+                    torch.autograd.grad(out[i, a], Y, retain_graph=True)[0][0] ** 2
+                    for a in range(out.shape[1]))
                 rows.append(squares.sum(dim=-1).sqrt())
             return torch.stack(rows)
         """),
