@@ -1,5 +1,5 @@
 """Typical wrong answers to exercise 01_rnn: see tests/grading_catalog.py."""
-from grading_catalog_base import _w
+from grading_catalog_base import _r, _w
 
 WRONG_ANSWERS = [
     # ---------------------------------------------------------------- 01_rnn: rnn_cell_step
@@ -127,6 +127,21 @@ WRONG_ANSWERS = [
                 h.copy_(torch.where(real, step(X[:, t], h), h))
                 outputs.append(h * real)
             return torch.stack(outputs, dim=1), h.clone()
+        """),
+    _w("01_rnn", "rnn_forward", "cleans_nan_in_place",
+       "replaces nan in X in place (X.nan_to_num_()): the results are right, the "
+       "caller's X has changed at its padded steps", False, """
+        def rnn_forward(step, X, h0, lengths=None):
+            B, T, _ = X.shape
+            if lengths is None:
+                lengths = torch.full((B,), T)
+            X.nan_to_num_(0.0)
+            h, outputs = h0, []
+            for t in range(T):
+                real = (t < lengths).unsqueeze(1)
+                h = torch.where(real, step(X[:, t], h), h)
+                outputs.append(h * real)
+            return torch.stack(outputs, dim=1), h
         """),
     # ---------------------------------------------------------------- 01_rnn: clip_grad_norm
     _w("01_rnn", "clip_grad_norm", "per_tensor_norm", "clips each gradient by its own norm, not the global one", False, """
@@ -316,6 +331,79 @@ WRONG_ANSWERS = [
                 outputs.append(h)
                 if t > 0 and t % chunk_size == 0:
                     h = h.detach()
+            return torch.stack(outputs, dim=1), h.detach()
+        """),
+    _w("01_rnn", "truncated_bptt_forward", "sets_h0_requires_grad",
+       "calls h0.requires_grad_() so that gradient can reach h0: the caller's h0 "
+       "changes", False,
+       """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            h, outputs = h0.requires_grad_(), []
+            for t in range(X.shape[1]):
+                if t > 0 and t % chunk_size == 0:
+                    h = h.detach()
+                h = step(X[:, t], h)
+                outputs.append(h)
+            return torch.stack(outputs, dim=1), h.detach()
+        """),
+]
+
+# Correct answers written another way: each keeps every point.
+RIGHT_ANSWERS = [
+    _r("01_rnn", "rnn_cell_step", "addmm",
+       "torch.addmm with the biases as the added term", """
+        def rnn_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+            return torch.tanh(torch.addmm(bias_ih, x, weight_ih.T)
+                              + torch.addmm(bias_hh, h, weight_hh.T))
+        """),
+    _r("01_rnn", "rnn_forward", "gather_h_last",
+       "stacks the frozen states, zeroes the padding afterwards and gathers h_last at "
+       "L_b - 1", """
+        def rnn_forward(step, X, h0, lengths=None):
+            B, T, _ = X.shape
+            lengths = torch.full((B,), T) if lengths is None else lengths
+            h, states = h0, []
+            for t in range(T):
+                h = torch.where((t < lengths)[:, None], step(X[:, t], h), h)
+                states.append(h)
+            states = torch.stack(states, dim=1)
+            real = torch.arange(T)[None, :] < lengths[:, None]
+            outputs = torch.where(real[..., None], states, torch.zeros_like(states))
+            return outputs, states[torch.arange(B), lengths - 1]
+        """),
+    _r("01_rnn", "clip_grad_norm", "vector_norm_if",
+       "torch.linalg.vector_norm of the per-tensor norms, and an if instead of a clamp"
+       "", """
+        def clip_grad_norm(parameters, max_norm):
+            grads = [p.grad for p in parameters if p.grad is not None]
+            if len(grads) == 0:
+                return torch.tensor(0.0)
+            total = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
+            if total > max_norm:
+                for g in grads:
+                    g.mul_(max_norm / (total + 1e-6))
+            return total
+        """),
+    _r("01_rnn", "temperature_softmax", "manual_stable",
+       "exp after subtracting the row maximum, by hand", """
+        def temperature_softmax(logits, temperature):
+            if not temperature > 0:
+                raise ValueError("temperature must be positive")
+            z = logits / temperature
+            e = torch.exp(z - z.amax(dim=-1, keepdim=True))
+            return e / e.sum(dim=-1, keepdim=True)
+        """),
+    _r("01_rnn", "truncated_bptt_forward", "loop_over_chunks",
+       "an outer loop over the chunks, detaching between them", """
+        def truncated_bptt_forward(step, X, h0, chunk_size):
+            T = X.shape[1]
+            h, outputs = h0, []
+            for start in range(0, T, chunk_size):
+                if start > 0:
+                    h = h.detach()
+                for t in range(start, min(start + chunk_size, T)):
+                    h = step(X[:, t], h)
+                    outputs.append(h)
             return torch.stack(outputs, dim=1), h.detach()
         """),
 ]

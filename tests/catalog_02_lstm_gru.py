@@ -1,5 +1,5 @@
 """Typical wrong answers to exercise 02_lstm_gru: see tests/grading_catalog.py."""
-from grading_catalog_base import _w
+from grading_catalog_base import _r, _w
 
 WRONG_ANSWERS = [
     # ---------------------------------------------------------------- 02_lstm_gru: lstm_cell_step
@@ -190,6 +190,17 @@ WRONG_ANSWERS = [
                         param[H:2 * H] = 1.0 if name.startswith("bias_ih") else 0.0
             return lstm
         """),
+    _w("02_lstm_gru", "init_forget_bias", "freezes_biases",
+       "turns requires_grad off to write the biases in place and never turns it back "
+       "on: the values are right, the biases no longer train", False, """
+        def init_forget_bias(lstm, value=1.0):
+            for name, param in lstm.named_parameters():
+                if name.startswith("bias_"):
+                    param.requires_grad_(False)
+                    H = param.shape[0] // 4
+                    param[H:2 * H] = value if name.startswith("bias_ih") else 0.0
+            return lstm
+        """),
     # ---------------------------------------------------------------- 02_lstm_gru: lstm_forget_gates
     _w("02_lstm_gru", "lstm_forget_gates", "input_gate_rows",
        "reads the first block of rows, 0:H (the input gate), instead of H:2H", True, """
@@ -271,5 +282,113 @@ WRONG_ANSWERS = [
                 W_if = lstm.weight_ih_l0[H:2 * H]
                 b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
                 return torch.sigmoid(X @ W_if.T + b_f)
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "step_by_step",
+       "calls lstm once per step on X[:, t:t+1], carrying its state: the gates are "
+       "right, but lstm runs T times instead of once", False, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            B, T, _ = X.shape
+            with torch.no_grad():
+                h = torch.zeros(B, H, dtype=X.dtype) if state is None else state[0][0]
+                gates = []
+                for t in range(T):
+                    pre = (X[:, t] @ lstm.weight_ih_l0.T + lstm.bias_ih_l0
+                           + h @ lstm.weight_hh_l0.T + lstm.bias_hh_l0)
+                    gates.append(torch.sigmoid(pre[:, H:2 * H]))
+                    output, state = lstm(X[:, t:t + 1], state)
+                    h = output[:, 0]
+                return torch.stack(gates, dim=1)
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "freezes_parameters",
+       "lstm.requires_grad_(False) instead of torch.no_grad(): the values are right, "
+       "the caller's lstm no longer trains", False, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            lstm.requires_grad_(False)
+            outputs, _ = lstm(X, state)
+            h0 = torch.zeros_like(outputs[:, 0]) if state is None else state[0][0]
+            h_prev = torch.cat([h0.unsqueeze(1), outputs[:, :-1]], dim=1)
+            W_if, W_hf = lstm.weight_ih_l0[H:2 * H], lstm.weight_hh_l0[H:2 * H]
+            b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
+            return torch.sigmoid(X @ W_if.T + h_prev @ W_hf.T + b_f)
+        """),
+    _w("02_lstm_gru", "lstm_forget_gates", "squeezes_h0",
+       "takes h_0 as state[0].squeeze(): a batch of one with a given state loses its "
+       "batch axis", False, """
+        def lstm_forget_gates(lstm, X, state=None):
+            H = lstm.hidden_size
+            with torch.no_grad():
+                outputs, _ = lstm(X, state)
+                if state is None:
+                    h0 = torch.zeros_like(outputs[:, 0])
+                else:
+                    h0 = state[0].squeeze()
+                h_prev = torch.cat([h0.unsqueeze(1), outputs[:, :-1]], dim=1)
+                W_if, W_hf = lstm.weight_ih_l0[H:2 * H], lstm.weight_hh_l0[H:2 * H]
+                b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
+                return torch.sigmoid(X @ W_if.T + h_prev @ W_hf.T + b_f)
+        """),
+]
+
+# Correct answers written another way: each keeps every point.
+RIGHT_ANSWERS = [
+    _r("02_lstm_gru", "lstm_cell_step", "row_blocks",
+       "slices the weights into the four gates' row blocks and computes each gate "
+       "apart", """
+        def lstm_cell_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+            h, c = state
+            H = h.shape[1]
+            def gate(k):
+                rows = slice(k * H, (k + 1) * H)
+                return (x @ weight_ih[rows].T + bias_ih[rows]
+                        + h @ weight_hh[rows].T + bias_hh[rows])
+            i, f, o = (torch.sigmoid(gate(k)) for k in (0, 1, 3))
+            c_new = f * c + i * torch.tanh(gate(2))
+            return o * torch.tanh(c_new), c_new
+        """),
+    _r("02_lstm_gru", "gru_cell_step", "lerp",
+       "torch.split and torch.lerp(n, h, z)", """
+        def gru_cell_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+            H = h.shape[1]
+            x_r, x_z, x_n = torch.split(torch.addmm(bias_ih, x, weight_ih.T), H, dim=1)
+            h_r, h_z, h_n = torch.split(torch.addmm(bias_hh, h, weight_hh.T), H, dim=1)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            n = torch.tanh(x_n + r * h_n)
+            return torch.lerp(n, h, z)
+        """),
+    _r("02_lstm_gru", "reverse_padded", "loop_and_cat",
+       "a loop over the sentences that flips each real part and concatenates the "
+       "padding", """
+        def reverse_padded(X, lengths):
+            rows = [torch.cat([X[b, :n].flip(0), X[b, n:]])
+                    for b, n in enumerate(lengths.tolist())]
+            return torch.stack(rows)
+        """),
+    _r("02_lstm_gru", "init_forget_bias", "fill_data",
+       "writes through param.data with fill_, outside torch.no_grad()", """
+        def init_forget_bias(lstm, value=1.0):
+            for name, param in lstm.named_parameters():
+                if "bias" in name:
+                    H = param.shape[0] // 4
+                    param.data[H:2 * H].fill_(value if "bias_ih" in name else 0.0)
+            return lstm
+        """),
+    _r("02_lstm_gru", "lstm_forget_gates", "loop_over_steps",
+       "one call of lstm, then a loop over t that computes all four gates and keeps "
+       "the second", """
+        def lstm_forget_gates(lstm, X, state=None):
+            B, T, _ = X.shape
+            H = lstm.hidden_size
+            with torch.no_grad():
+                outputs = lstm(X, state)[0]
+                h = X.new_zeros(B, H) if state is None else state[0][0]
+                gates = []
+                for t in range(T):
+                    pre = (X[:, t] @ lstm.weight_ih_l0.T + h @ lstm.weight_hh_l0.T
+                           + lstm.bias_ih_l0 + lstm.bias_hh_l0)
+                    gates.append(pre.chunk(4, dim=-1)[1].sigmoid())
+                    h = outputs[:, t]
+                return torch.stack(gates, dim=1)
         """),
 ]

@@ -1,5 +1,5 @@
 """Typical wrong answers to exercise 03_seq2seq: see tests/grading_catalog.py."""
-from grading_catalog_base import _w
+from grading_catalog_base import _r, _w
 
 WRONG_ANSWERS = [
     # ---------------------------------------------------------------- 03_seq2seq: decoder_io
@@ -96,6 +96,15 @@ WRONG_ANSWERS = [
     _w("03_seq2seq", "masked_cross_entropy", "returns_float64", "computes (and returns) the loss in float64 for float32 logits", True, """
         def masked_cross_entropy(logits, tgt_out):
             log_probs = torch.log_softmax(logits.double(), dim=-1)
+            nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
+            real = tgt_out != PAD
+            return nll[real].sum() / real.sum()
+        """),
+    _w("03_seq2seq", "masked_cross_entropy", "float32_loss",
+       "computes the log-probabilities in float32 (logits.float()): float64 logits "
+       "give a float32 loss", False, """
+        def masked_cross_entropy(logits, tgt_out):
+            log_probs = torch.log_softmax(logits.float(), dim=-1)
             nll = -log_probs.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
             real = tgt_out != PAD
             return nll[real].sum() / real.sum()
@@ -254,6 +263,17 @@ WRONG_ANSWERS = [
             new_scores, flat = (scores.unsqueeze(-1) + logp).reshape(B, K * V).topk(K, dim=-1)
             return new_scores, (flat // V).int(), (flat % V).int()
         """),
+    _w("03_seq2seq", "beam_step", "float32_buffer",
+       "fills a torch.zeros(B, K) buffer with the new scores: float64 scores give "
+       "float32 new_scores", False, """
+        def beam_step(scores, logp):
+            B, K, V = logp.shape
+            total = (scores.unsqueeze(-1) + logp).reshape(B, K * V)
+            flat = total.topk(K, dim=-1).indices
+            new_scores = torch.zeros(B, K)
+            new_scores[:] = total.gather(1, flat)
+            return new_scores, flat // V, flat % V
+        """),
     # ---------------------------------------------------------------- 03_seq2seq: best_hypothesis
     _w("03_seq2seq", "best_hypothesis", "length_without_eos", "takes |Y| = len(ids), forgetting the EOS", False, """
         def best_hypothesis(finished, alpha):
@@ -371,5 +391,119 @@ WRONG_ANSWERS = [
             c, r = sum(map(len, hypotheses)), sum(map(len, references))
             brevity = 1.0 if c > r else math.exp(1 - r / c)
             return 100 * brevity * math.exp(sum(logs) / len(logs))
+        """),
+    _w("03_seq2seq", "corpus_bleu", "brevity_first",
+       "computes the brevity penalty before looking at the precisions: a corpus of "
+       "empty hypotheses (c = 0) divides by zero", False, """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            c, r = sum(map(len, hypotheses)), sum(map(len, references))
+            brevity = 1.0 if c > r else math.exp(1 - r / c)
+            matches, totals = [0] * max_n, [0] * max_n
+            for hyp, ref in zip(hypotheses, references):
+                for n in range(1, max_n + 1):
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n])
+                                         for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n])
+                                         for k in range(len(ref) - n + 1))
+                    matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
+                    totals[n - 1] += sum(hyp_ngrams.values())
+            if min(matches) == 0:
+                return 0.0
+            logs = [math.log(m / t) for m, t in zip(matches, totals)]
+            return 100 * brevity * math.exp(sum(logs) / max_n)
+        """),
+    _w("03_seq2seq", "corpus_bleu", "skips_orders_without_ngrams",
+       "leaves out the orders that no hypothesis is long enough for, instead of p_n = "
+       "0", False, """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            matches, totals = [0] * max_n, [0] * max_n
+            for hyp, ref in zip(hypotheses, references):
+                for n in range(1, max_n + 1):
+                    hyp_ngrams = Counter(tuple(hyp[k : k + n])
+                                         for k in range(len(hyp) - n + 1))
+                    ref_ngrams = Counter(tuple(ref[k : k + n])
+                                         for k in range(len(ref) - n + 1))
+                    matches[n - 1] += sum((hyp_ngrams & ref_ngrams).values())
+                    totals[n - 1] += sum(hyp_ngrams.values())
+            orders = [(m, t) for m, t in zip(matches, totals) if t > 0]
+            if not orders or min(m for m, _ in orders) == 0:
+                return 0.0
+            c, r = sum(map(len, hypotheses)), sum(map(len, references))
+            brevity = 1.0 if c > r else math.exp(1 - r / c)
+            logs = [math.log(m / t) for m, t in orders]
+            return 100 * brevity * math.exp(sum(logs) / len(logs))
+        """),
+]
+
+# Correct answers written another way: each keeps every point.
+RIGHT_ANSWERS = [
+    _r("03_seq2seq", "decoder_io", "pad_sequence",
+       "builds the rows as tensors and pads them with torch.nn.utils.rnn.pad_sequence"
+       "", """
+        def decoder_io(targets):
+            rows_in = [torch.tensor([BOS, *y], dtype=torch.long) for y in targets]
+            rows_out = [torch.tensor([*y, EOS], dtype=torch.long) for y in targets]
+            pad = torch.nn.utils.rnn.pad_sequence
+            return (pad(rows_in, batch_first=True, padding_value=PAD),
+                    pad(rows_out, batch_first=True, padding_value=PAD))
+        """),
+    _r("03_seq2seq", "masked_cross_entropy", "masked_select_mean",
+       "a one-hot product for the target log-probabilities and "
+       "masked_select(...).mean()", """
+        def masked_cross_entropy(logits, tgt_out):
+            one_hot = torch.nn.functional.one_hot(tgt_out, logits.shape[-1])
+            one_hot = one_hot.to(logits.dtype)
+            nll = -(torch.log_softmax(logits, dim=-1) * one_hot).sum(dim=-1)
+            return nll.masked_select(tgt_out != PAD).mean()
+        """),
+    _r("03_seq2seq", "greedy_decode", "python_lists",
+       "keeps the tokens in Python lists and stops when every list holds an EOS", """
+        def greedy_decode(step, state, max_len):
+            B = state.shape[0]
+            y_prev = torch.tensor([BOS] * B)
+            rows = [[] for _ in range(B)]
+            while len(rows[0]) < max_len and not all(EOS in row for row in rows):
+                logits, state = step(y_prev, state)
+                y_prev = logits.argmax(dim=1)
+                for row, token in zip(rows, y_prev.tolist()):
+                    row.append(token)
+            return [row[:row.index(EOS)] if EOS in row else row for row in rows]
+        """),
+    _r("03_seq2seq", "beam_step", "sort_and_divmod",
+       "a full descending sort cut to K, torch.div(..., rounding_mode='floor') and "
+       "remainder", """
+        def beam_step(scores, logp):
+            B, K, V = logp.shape
+            total = (scores[:, :, None] + logp).flatten(1)
+            ordered, index = torch.sort(total, dim=1, descending=True)
+            index = index[:, :K]
+            return (ordered[:, :K], torch.div(index, V, rounding_mode="floor"),
+                    torch.remainder(index, V))
+        """),
+    _r("03_seq2seq", "best_hypothesis", "sorted_copy",
+       "sorted() (a new list) in descending order of the score, the first one's ids"
+       "", """
+        def best_hypothesis(finished, alpha):
+            def score(item):
+                return item[0] / (((5 + len(item[1]) + 1) / 6) ** alpha)
+            return sorted(finished, key=score, reverse=True)[0][1]
+        """),
+    _r("03_seq2seq", "corpus_bleu", "zip_ngrams",
+       "n-grams with zip over shifted copies, and the geometric mean as a product", """
+        def corpus_bleu(hypotheses, references, max_n=4):
+            def ngrams(tokens, n):
+                return Counter(zip(*[tokens[i:] for i in range(n)]))
+            precisions = []
+            for n in range(1, max_n + 1):
+                hit = sum(sum((ngrams(h, n) & ngrams(r, n)).values())
+                          for h, r in zip(hypotheses, references))
+                seen = sum(max(len(h) - n + 1, 0) for h in hypotheses)
+                if hit == 0:
+                    return 0.0
+                precisions.append(hit / seen)
+            c = sum(len(h) for h in hypotheses)
+            r = sum(len(ref) for ref in references)
+            penalty = math.exp(min(0.0, 1 - r / c))
+            return 100 * penalty * math.prod(precisions) ** (1 / max_n)
         """),
 ]

@@ -1,5 +1,5 @@
 """Typical wrong answers to exercise 04_attention: see tests/grading_catalog.py."""
-from grading_catalog_base import _w
+from grading_catalog_base import _r, _w
 
 WRONG_ANSWERS = [
     # ---------------------------------------------------------------- 04_attention: bidirectional_annotations
@@ -60,6 +60,18 @@ WRONG_ANSWERS = [
                 annotations[b, :n, H:] = backward_outputs[b, :n].flip(0)
             return annotations
         """),
+    _w("04_attention", "bidirectional_annotations", "multiplies_by_mask",
+       "zeroes the padding by multiplying with a 0/1 mask: nan * 0 is nan, inf * 0 is "
+       "nan", False, """
+        def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
+            B, S, _ = forward_outputs.shape
+            j = torch.arange(S).expand(B, S)
+            L = lengths.unsqueeze(1)
+            t = torch.where(j < L, L - 1 - j, j)
+            backward = backward_outputs[torch.arange(B).unsqueeze(1), t]
+            annotations = torch.cat([forward_outputs, backward], dim=-1)
+            return annotations * (j < L).unsqueeze(-1)
+        """),
     # ---------------------------------------------------------------- 04_attention: additive_scores
     _w("04_attention", "additive_scores", "state_outside_tanh",
        "v_a^T tanh(U_a h_j) + v_a^T W_a s: the state shifts all scores of a sentence equally", False, """
@@ -86,6 +98,14 @@ WRONG_ANSWERS = [
             B, S, _ = annotations.shape
             return torch.tensor([[float(v_a @ torch.tanh(W_a @ s_prev[b] + U_a @ annotations[b, j])) for j in range(S)]
                                  for b in range(B)])
+        """),
+    _w("04_attention", "additive_scores", "v_a_from_floats",
+       "rebuilds v_a from Python floats (torch.tensor(v_a.tolist())): the scores still "
+       "require a gradient through W_a and U_a, but v_a never learns", False, """
+        def additive_scores(s_prev, annotations, W_a, U_a, v_a):
+            v = torch.tensor(v_a.tolist(), dtype=v_a.dtype)
+            hidden = torch.tanh((s_prev @ W_a.T).unsqueeze(1) + annotations @ U_a.T)
+            return hidden @ v
         """),
     # ---------------------------------------------------------------- 04_attention: luong_scores
     _w("04_attention", "luong_scores", "general_transposed", "computes h_j^T W_a s instead of s^T W_a h_j", False, """
@@ -222,5 +242,76 @@ WRONG_ANSWERS = [
             scored = i < tgt_lengths.unsqueeze(1)
             hits = (looked_at == src_lengths.unsqueeze(1) - 1 - i) & scored
             return hits.sum().item() / scored.sum().item()
+        """),
+    _w("04_attention", "alignment_accuracy", "zeroes_padding_in_place",
+       "zeroes the padded columns of weights in place before the argmax: the accuracy "
+       "is right, the caller's weights change", False, """
+        def alignment_accuracy(weights, src_lengths, tgt_lengths):
+            B, T, S = weights.shape
+            for b in range(B):
+                weights[b, :, int(src_lengths[b]):] = 0.0
+            looked_at = weights.argmax(-1)
+            i = torch.arange(T)
+            mirror = src_lengths.unsqueeze(1) - 1 - i
+            scored = i < tgt_lengths.unsqueeze(1)
+            return ((looked_at == mirror) & scored).sum().item() / scored.sum().item()
+        """),
+]
+
+# Correct answers written another way: each keeps every point.
+RIGHT_ANSWERS = [
+    _r("04_attention", "bidirectional_annotations", "loop_and_pad",
+       "a loop over the sentences: flip the real backward steps, concatenate, pad with "
+       "zeros", """
+        def bidirectional_annotations(forward_outputs, backward_outputs, lengths):
+            B, S, H = forward_outputs.shape
+            rows = []
+            for b, n in enumerate(lengths.tolist()):
+                backward = backward_outputs[b, :n].flip(0)
+                real = torch.cat([forward_outputs[b, :n], backward], dim=-1)
+                rows.append(torch.cat([real, real.new_zeros(S - n, 2 * H)]))
+            return torch.stack(rows)
+        """),
+    _r("04_attention", "additive_scores", "einsum",
+       "torch.einsum for every product", """
+        def additive_scores(s_prev, annotations, W_a, U_a, v_a):
+            query = torch.einsum("ah,bh->ba", W_a, s_prev)
+            keys = torch.einsum("ad,bsd->bsa", U_a, annotations)
+            return torch.einsum("bsa,a->bs", torch.tanh(query[:, None] + keys), v_a)
+        """),
+    _r("04_attention", "luong_scores", "bmm",
+       "torch.bmm, with the identity standing in for dot", """
+        def luong_scores(s, annotations, kind, W_a=None):
+            if kind == "dot":
+                W_a = torch.eye(s.shape[1], dtype=s.dtype)
+            query = (s @ W_a).unsqueeze(2)
+            return torch.bmm(annotations, query)[..., 0]
+        """),
+    _r("04_attention", "masked_softmax", "manual",
+       "subtracts the row maximum over the real positions, exponentiates, masks and "
+       "normalises by hand", """
+        def masked_softmax(scores, mask):
+            m = mask.unsqueeze(1).expand_as(scores)
+            top = scores.masked_fill(~m, float("-inf")).amax(dim=-1, keepdim=True)
+            top = torch.where(torch.isinf(top), torch.zeros_like(top), top)
+            e = torch.exp((scores - top).masked_fill(~m, float("-inf")))
+            return e / e.sum(dim=-1, keepdim=True).clamp_min(1e-30)
+        """),
+    _r("04_attention", "context_vector", "weighted_sum",
+       "broadcast product and a sum over S", """
+        def context_vector(weights, annotations):
+            return (weights.unsqueeze(-1) * annotations).sum(dim=1)
+        """),
+    _r("04_attention", "alignment_accuracy", "python_loops",
+       "Python loops over the sentences and their scored steps, argmax over the real "
+       "columns", """
+        def alignment_accuracy(weights, src_lengths, tgt_lengths):
+            hits = total = 0
+            for b in range(weights.shape[0]):
+                L, n = int(src_lengths[b]), int(tgt_lengths[b])
+                for i in range(n):
+                    hits += int(weights[b, i, :L].argmax()) == L - 1 - i
+                    total += 1
+            return hits / total
         """),
 ]

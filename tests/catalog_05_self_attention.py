@@ -1,5 +1,5 @@
 """Typical wrong answers to exercise 05_self_attention: see tests/grading_catalog.py."""
-from grading_catalog_base import _w
+from grading_catalog_base import _r, _w
 
 WRONG_ANSWERS = [
     # ---------------------------------------------------------------- 05_self_attention: scaled_dot_product
@@ -66,6 +66,18 @@ WRONG_ANSWERS = [
                 scores = scores.masked_fill(~mask, float("-inf"))
             weights = torch.softmax(scores, dim=-1, dtype=torch.float32).nan_to_num(0.0)
             return weights.to(values.dtype) @ values, weights
+        """),
+    _w("05_self_attention", "scaled_dot_product", "additive_minus_1e4",
+       "subtracts 10000 from blocked scores (BERT's additive mask) and zeroes empty "
+       "rows: a blocked score far beyond the thousands still wins", False, """
+        def scaled_dot_product(queries, keys, values, mask=None):
+            scores = queries @ keys.transpose(-2, -1) / math.sqrt(queries.shape[-1])
+            if mask is None:
+                weights = torch.softmax(scores, dim=-1)
+                return weights @ values, weights
+            weights = torch.softmax(scores - 10000.0 * (~mask), dim=-1)
+            weights = weights * mask.any(dim=-1, keepdim=True)
+            return weights @ values, weights
         """),
     # ---------------------------------------------------------------- 05_self_attention: multi_head_attention
     _w("05_self_attention", "multi_head_attention", "split_without_transpose",
@@ -190,6 +202,19 @@ WRONG_ANSWERS = [
             mask = offset.abs() <= window
             return (mask & (offset >= 0) if causal else mask).long()
         """),
+    _w("05_self_attention", "sliding_window_mask", "diagonal_loop",
+       "builds the band from torch.diag of ones(T - |d|): a window beyond T - 1 (not "
+       "causal) asks for ones of a negative size", False, """
+        def sliding_window_mask(num_steps, window, causal=False):
+            if causal:
+                i = torch.arange(num_steps)
+                offset = i[:, None] - i[None, :]
+                return (offset >= 0) & (offset <= window)
+            mask = torch.zeros(num_steps, num_steps, dtype=torch.bool)
+            for d in range(-window, window + 1):
+                mask |= torch.diag(torch.ones(num_steps - abs(d), dtype=torch.bool), d)
+            return mask
+        """),
     # ---------------------------------------------------------------- 05_self_attention: to_torch_attn_mask
     _w("05_self_attention", "to_torch_attn_mask", "not_inverted",
        "repeats the mask per head but keeps True = attend", True, """
@@ -295,5 +320,93 @@ WRONG_ANSWERS = [
         def position_sensitivity(layer, X):
             J = torch.autograd.functional.jacobian(layer, X.float())[0, :, :, 0]
             return J.pow(2).sum(dim=(1, 3)).sqrt()
+        """),
+    _w("05_self_attention", "position_sensitivity", "requires_grad_in_place",
+       "calls X.requires_grad_() on the caller's X to differentiate it: the values are "
+       "right, X has changed", False, """
+        def position_sensitivity(layer, X):
+            X.requires_grad_()
+            Y = layer(X)[0]
+            rows = []
+            for i in range(Y.shape[0]):
+                block = torch.stack([
+                    torch.autograd.grad(Y[i, a], X, retain_graph=True)[0][0]
+                    for a in range(Y.shape[1])])
+                rows.append(block.pow(2).sum(dim=(0, 2)).sqrt())
+            return torch.stack(rows)
+        """),
+]
+
+# Correct answers written another way: each keeps every point.
+RIGHT_ANSWERS = [
+    _r("05_self_attention", "scaled_dot_product", "where_then_zero_rows",
+       "torch.where(mask, scores, -inf), then torch.where zeroes the rows with no "
+       "allowed key", """
+        def scaled_dot_product(queries, keys, values, mask=None):
+            scale = queries.shape[-1] ** -0.5
+            scores = torch.matmul(queries, keys.transpose(-1, -2)) * scale
+            if mask is None:
+                weights = scores.softmax(dim=-1)
+            else:
+                blocked = torch.full_like(scores, float("-inf"))
+                weights = torch.where(mask, scores, blocked).softmax(dim=-1)
+                weights = torch.where(mask.any(dim=-1, keepdim=True), weights,
+                                      torch.zeros_like(weights))
+            return torch.matmul(weights, values), weights
+        """),
+    _r("05_self_attention", "multi_head_attention", "loop_over_heads",
+       "a loop over the heads on feature slices, then torch.cat of the heads' outputs"
+       "", """
+        def multi_head_attention(X, W_q, W_k, W_v, W_o, num_heads, mask=None):
+            d_head = X.shape[-1] // num_heads
+            Q, K, V = X @ W_q.T, X @ W_k.T, X @ W_v.T
+            outputs, all_weights = [], []
+            for i in range(num_heads):
+                part = slice(i * d_head, (i + 1) * d_head)
+                scores = Q[..., part] @ K[..., part].transpose(1, 2) / math.sqrt(d_head)
+                if mask is not None:
+                    scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
+                weights = scores.softmax(dim=-1)
+                outputs.append(weights @ V[..., part])
+                all_weights.append(weights)
+            return torch.cat(outputs, dim=-1) @ W_o.T, torch.stack(all_weights, dim=1)
+        """),
+    _r("05_self_attention", "sliding_window_mask", "triu_tril",
+       "a band cut with triu and tril", """
+        def sliding_window_mask(num_steps, window, causal=False):
+            ones = torch.ones(num_steps, num_steps, dtype=torch.bool)
+            return ones.triu(-window).tril(0 if causal else window)
+        """),
+    _r("05_self_attention", "to_torch_attn_mask", "expand_reshape",
+       "logical_not, a head axis expanded after the batch axis, then reshape", """
+        def to_torch_attn_mask(mask, num_heads):
+            B, Q, S = mask.shape
+            blocked = mask.logical_not().unsqueeze(1).expand(B, num_heads, Q, S)
+            return blocked.reshape(B * num_heads, Q, S)
+        """),
+    _r("05_self_attention", "sinusoidal_encoding", "strided_assignment",
+       "frequencies from exp(-log(10000) 2i / d), written into the even and odd "
+       "features", """
+        def sinusoidal_encoding(positions, d_model, dtype=torch.float32):
+            two_i = torch.arange(0, d_model, 2, dtype=torch.float64)
+            omega = torch.exp(-math.log(10000.0) * two_i / d_model)
+            angles = positions.double()[..., None] * omega
+            pe = torch.empty(*positions.shape, d_model, dtype=torch.float64)
+            pe[..., 0::2] = torch.sin(angles)
+            pe[..., 1::2] = torch.cos(angles)
+            return pe.to(dtype)
+        """),
+    _r("05_self_attention", "position_sensitivity", "grad_on_a_copy",
+       "torch.autograd.grad for every output feature, on a detached copy of X", """
+        def position_sensitivity(layer, X):
+            Y = X.detach().clone().requires_grad_()
+            out = layer(Y)[0]
+            rows = []
+            for i in range(out.shape[0]):
+                squares = sum(
+                    torch.autograd.grad(out[i, a], Y, retain_graph=True)[0][0] ** 2
+                    for a in range(out.shape[1]))
+                rows.append(squares.sum(dim=-1).sqrt())
+            return torch.stack(rows)
         """),
 ]
