@@ -462,8 +462,10 @@ def test_no_internal_link_is_broken(base_url, visited):
 # The figures of the chapters: the images of notebook cell outputs (matplotlib's PNGs).
 FIGURES = ".bd-article .cell_output img"
 # What MyST-NB writes as a figure's alt text when the cell gives none: the image's path,
-# named by a 64-hex-digit hash. A screen reader reads that out instead of the figure.
-PATH_LIKE_ALT = re.compile(r"/|\.(png|svg|jpe?g|gif)$|[0-9a-f]{64}", re.I)
+# named by a 64-hex-digit hash. A screen reader reads that out instead of the figure. (A
+# slash in a sentence, "KJV/ASV" or "d_model / h", is fine: a path is one word.)
+PATH_LIKE_ALT = re.compile(
+    r"^\S*/\S*$|_images/|\.(png|svg|jpe?g|gif)$|[0-9a-f]{64}", re.I)
 # Measured in the page once MathJax has typeset it (equations change how lines break):
 # - elements that stick out of the screen on the right, except inside a box that scrolls
 #   sideways and itself fits the screen (a code cell, a wide table, a display equation),
