@@ -5,7 +5,11 @@ browser shows: pages load, MathJax typesets the equations with its own fonts, fi
 the menu button opens the table of contents on a phone (390 px) and hides it on a desktop,
 a page has exactly one visible search entry point and it searches, the search page finds the
 LSTM chapter and shows equations in its results as plain text, not TeX, and every same-origin
-link or file a visited page uses answers 200.
+link or file a visited page uses answers 200. On a phone (390 px) every page fits the
+screen (only a box that scrolls sideways may hold something wider), no equation is cut
+off, every figure has an alt text that says what it shows, a tap on a figure opens it at
+full size, and the in-page contents drawer closes after a tap on one of its links
+(_static/course.js and course.css).
 
 Needs Debian's/Ubuntu's `chromium` and `chromium-driver` packages; skipped without them.
 """
@@ -451,3 +455,225 @@ def test_no_internal_link_is_broken(base_url, visited):
         if status != 200:
             broken[url] = status
     assert not broken, f"broken links: {broken}"
+
+
+# --- on a phone: every page fits the screen (_static/course.css, course.js) ----------
+
+# The figures of the chapters: the images of notebook cell outputs (matplotlib's PNGs).
+FIGURES = ".bd-article .cell_output img"
+# What MyST-NB writes as a figure's alt text when the cell gives none: the image's path,
+# named by a 64-hex-digit hash. A screen reader reads that out instead of the figure. (A
+# slash in a sentence, "KJV/ASV" or "d_model / h", is fine: a path is one word.)
+PATH_LIKE_ALT = re.compile(
+    r"^\S*/\S*$|_images/|\.(png|svg|jpe?g|gif)$|[0-9a-f]{64}", re.I)
+# Measured in the page once MathJax has typeset it (equations change how lines break):
+# - elements that stick out of the screen on the right, except inside a box that scrolls
+#   sideways and itself fits the screen (a code cell, a wide table, a display equation),
+#   or inside a fixed-position layer (the hidden sidebars);
+# - equations whose content is wider than their box, in a box that does not scroll (the
+#   theme's span.math clips: a long inline equation was cut off);
+# - the alt text of every figure.
+PHONE_LAYOUT_JS = """
+const done = arguments[arguments.length - 1], screen = arguments[0];
+const typeset = window.MathJax && MathJax.startup
+  ? MathJax.startup.promise : Promise.resolve();
+const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+typeset.then(frame).then(() => {
+  const scrolls = el => /(auto|scroll)/.test(getComputedStyle(el).overflowX);
+  const name = el => `<${el.tagName.toLowerCase()} class="${el.className}">`
+                     + ` ${(el.textContent || '').trim().slice(0, 60)}`;
+  const contained = el => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).position === 'fixed') return true;
+      if (scrolls(p) && p.getBoundingClientRect().right <= screen + 1) return true;
+    }
+    return false;
+  };
+  const sticking = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > screen + 1
+        && getComputedStyle(el).position !== 'fixed' && !contained(el))
+      sticking.push(`${name(el)} (right edge at ${Math.round(r.right)} px)`);
+  }
+  const cut = Array.from(document.querySelectorAll('span.math, div.math mjx-container'))
+    .filter(el => el.scrollWidth > el.clientWidth + 1 && !scrolls(el)).map(name);
+  done({
+    innerWidth: window.innerWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+    sticking: sticking.slice(0, 5), cut: cut.slice(0, 5),
+    alts: Array.from(document.querySelectorAll(arguments[1]))
+      .map(img => [img.getAttribute('src'), img.getAttribute('alt')]),
+  });
+});"""
+
+
+def wait_for_images(driver, url: str):
+    """Every <img> has loaded (a figure's height, and so the layout, depends on it)."""
+    driver.execute_script(
+        "document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; });")
+    wait_for(driver, lambda d: d.execute_script(
+        "return Array.from(document.images).every(i => i.complete);"),
+        f"{url}: images still loading")
+
+
+@pytest.fixture(scope="module")
+def phone_layouts(driver, base_url) -> dict[str, dict]:
+    """Every page of the site measured on a phone's screen (PHONE_LAYOUT_JS), by doc."""
+    layouts = {}
+    driver.set_script_timeout(3 * TIMEOUT_S)  # MathJax typesets a whole chapter first
+    with phone_viewport(driver):
+        for doc in toc_files():
+            url = f"{base_url}{doc}.html"
+            open_page(driver, url)
+            wait_for_images(driver, url)
+            layouts[doc] = driver.execute_async_script(
+                PHONE_LAYOUT_JS, PHONE["width"], FIGURES)
+    return layouts
+
+
+def test_no_page_is_wider_than_a_phone(phone_layouts):
+    """At 390 px no page scrolls sideways, and nothing sticks out of the screen except
+    inside a box that scrolls sideways (exercises 4 to 6 were 463 px wide: unbreakable
+    inline code). A phone zooms a too-wide page out, and innerWidth grows with it: both
+    widths are checked."""
+    assert set(phone_layouts) == set(toc_files())
+    wide = {doc: (m["innerWidth"], m["scrollWidth"], m["sticking"])
+            for doc, m in phone_layouts.items()
+            if max(m["innerWidth"], m["scrollWidth"]) > PHONE["width"] or m["sticking"]}
+    assert not wide, (f"pages wider than a {PHONE['width']} px screen "
+                      f"(innerWidth, scrollWidth, what sticks out): {wide}")
+
+
+def test_no_equation_is_cut_off_on_a_phone(phone_layouts):
+    """An equation wider than the column scrolls sideways in its own box instead of
+    being clipped (the theme clips inline equations at the column's edge)."""
+    cut = {doc: m["cut"] for doc, m in phone_layouts.items() if m["cut"]}
+    assert not cut, f"equations cut off at {PHONE['width']} px: {cut}"
+
+
+def test_figures_have_alt_text(phone_layouts):
+    """Every figure says what it shows to a reader who cannot see it (a screen reader,
+    an image that did not load): its alt text, set in the chapter notebook's cell
+    metadata {"mystnb": {"image": {"alt": "..."}}}, is neither empty nor the image's
+    path."""
+    figures = {doc: m["alts"] for doc, m in phone_layouts.items() if m["alts"]}
+    assert figures.keys() >= {"book/01_rnn", "book/08_vit"}, "no figures found"
+    bad = {doc: [alt for _, alt in alts
+                 if not (alt or "").strip() or PATH_LIKE_ALT.search(alt.strip())]
+           for doc, alts in figures.items()}
+    bad = {doc: found for doc, found in bad.items() if found}
+    count, total = sum(map(len, bad.values())), sum(map(len, figures.values()))
+    assert not bad, (
+        f"{count} of {total} figures have no real alt text (empty, or their path): "
+        + "; ".join(f"{doc}: {len(found)}, e.g. alt={found[0]!r}"
+                    for doc, found in bad.items()))
+
+
+def tap(driver, element):
+    """A finger's tap at the centre of the element: touch events, from which the browser
+    makes the click, as on a phone."""
+    x, y = driver.execute_script("""
+        const r = arguments[0].getBoundingClientRect();
+        return [r.left + r.width / 2, r.top + r.height / 2];""", element)
+    for kind, points in (("touchStart", [{"x": x, "y": y}]), ("touchEnd", [])):
+        driver.execute_cdp_cmd("Input.dispatchTouchEvent",
+                               {"type": kind, "touchPoints": points})
+
+
+@contextlib.contextmanager
+def phone_touch_screen(driver):
+    """A phone's viewport (PHONE) that also takes touch input."""
+    with phone_viewport(driver):
+        driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled",
+                               {"enabled": True, "maxTouchPoints": 5})
+        try:
+            yield
+        finally:
+            driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled",
+                                   {"enabled": False})
+
+
+def dialog_is_open(driver, selector: str) -> bool:
+    return driver.execute_script(
+        "const d = document.querySelector(arguments[0]); return Boolean(d && d.open);",
+        selector)
+
+
+def test_tap_on_a_figure_opens_it_at_full_size(driver, base_url):
+    """On a phone a figure is drawn at the column's width, its labels a few pixels high;
+    a tap opens it at its own size in a viewer that scrolls sideways, and the viewer's
+    close button closes it. The figure links to its image file (for a new tab, or a
+    browser without JavaScript)."""
+    url = f"{base_url}book/08_vit.html"  # several wide figures, few equations
+    viewer = "dialog.figure-viewer"
+    with phone_touch_screen(driver):
+        open_page(driver, url)
+        wait_for_images(driver, url)
+        drawn_small = ("const i = arguments[0];"
+                       " return i.clientWidth < 0.6 * i.naturalWidth;")
+        shrunk = [img for img in driver.find_elements("css selector", FIGURES)
+                  if driver.execute_script(drawn_small, img)]
+        assert shrunk, "no figure is drawn smaller than its own size on a phone"
+        figure = shrunk[0]
+        src = figure.get_attribute("src")
+        link = driver.execute_script("return arguments[0].closest('a');", figure)
+        assert link is not None and link.get_attribute("href") == src, \
+            "the figure is not a link to its image file"
+        assert http_status(src) == 200
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", figure)
+        wait_for(driver, lambda d: reachable(d, figure), "the figure is covered")
+        tap(driver, figure)
+        wait_for(driver, lambda d: dialog_is_open(d, viewer),
+                 "a tap on the figure did not open the viewer")
+        assert driver.current_url == url, "the tap left the page"
+        shown = driver.execute_script("""
+            const v = document.querySelector(arguments[0]);
+            const img = v.querySelector('img');
+            return {src: img.src, width: img.getBoundingClientRect().width,
+                    natural: img.naturalWidth,
+                    scrolls: v.scrollWidth > v.clientWidth};""", viewer)
+        assert shown["src"] == src, f"the viewer shows {shown['src']}, not {src}"
+        assert shown["width"] == pytest.approx(shown["natural"], abs=1), \
+            f"the viewer shows it {shown['width']} px wide, not {shown['natural']} px"
+        assert shown["scrolls"], "the full-size figure cannot be scrolled sideways"
+        close = driver.find_element("css selector", f"{viewer} .figure-viewer-close")
+        assert reachable(driver, close), "the viewer's close button is covered"
+        tap(driver, close)
+        wait_for(driver, lambda d: not dialog_is_open(d, viewer),
+                 "the close button did not close the viewer")
+        errors = console_errors(driver)
+        assert not errors, "console errors on a phone:\n" + "\n".join(errors)
+
+
+def test_contents_drawer_closes_after_a_tap(driver, base_url):
+    """On a phone the page's contents open as a drawer over the text; a tap on a section
+    in it closes the drawer and shows that section (the drawer used to stay open over
+    it)."""
+    url = f"{base_url}book/conventions.html"  # several sections, no equations
+    drawer = "#pst-secondary-sidebar-modal"
+    with phone_touch_screen(driver):
+        open_page(driver, url)
+        buttons = visible(driver, ".secondary-toggle")
+        assert len(buttons) == 1, f"{len(buttons)} visible contents buttons"
+        tap(driver, buttons[0])
+        wait_for(driver, lambda d: dialog_is_open(d, drawer),
+                 "the contents button did not open the drawer")
+        links = [a for a in driver.find_elements("css selector", f"{drawer} a[href]")
+                 if a.is_displayed() and "#" in a.get_attribute("href")]
+        assert len(links) >= 2, "the contents drawer lists fewer than two sections"
+        link = links[-1]  # the last section: the page has to scroll to show it
+        fragment = urldefrag(link.get_attribute("href"))[1]
+        wait_for(driver, lambda d: reachable(d, link), "the section link is covered")
+        tap(driver, link)
+        wait_for(driver, lambda d: not dialog_is_open(d, drawer),
+                 "the drawer stayed open after a tap on a section")
+        wait_for(driver, lambda d: d.execute_script("""
+            const t = document.getElementById(arguments[0]);
+            if (!t) return false;
+            const top = t.getBoundingClientRect().top;
+            return top >= 0 && top < innerHeight / 2;""", fragment),
+            f"the section #{fragment} is not shown after the tap")
+        assert urldefrag(driver.current_url)[1] == fragment
+        errors = console_errors(driver)
+        assert not errors, "console errors on a phone:\n" + "\n".join(errors)
