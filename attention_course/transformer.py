@@ -124,10 +124,10 @@ class MultiHeadAttention(nn.Module):
                     # (B, S) and (Q, S) are the same shape: a causal (T, T) mask would
                     # pass as padding, row b hiding keys of sequence b. Do not guess.
                     raise ValueError(
-                        f"a 2-D mask of shape {(B, S)} is ambiguous when the batch size "
-                        f"equals the number of queries ({B}): key padding (B, S) or a "
-                        "(Q, S) mask? Pass key padding as key_padding=mask, a (Q, S) "
-                        "mask as mask[None], or use is_causal=True")
+                        f"a 2-D mask of shape {(B, S)} is ambiguous when the batch "
+                        f"size equals the number of queries ({B}): key padding (B, S) "
+                        "or a (Q, S) mask? Pass key padding as key_padding=mask, a "
+                        "(Q, S) mask as mask[None], or use is_causal=True")
                 mask = mask[:, None, None, :]                         # (B, 1, 1, S)
             elif mask.dim() == 3:
                 mask = mask[:, None]                                  # (B, 1, Q, S)
@@ -136,12 +136,14 @@ class MultiHeadAttention(nn.Module):
                                  f"got {tuple(mask.shape)}")
             check_mask(mask, full)
         if key_padding is not None:
-            if (not isinstance(key_padding, torch.Tensor) or key_padding.dtype != torch.bool
+            if (not isinstance(key_padding, torch.Tensor)
+                    or key_padding.dtype != torch.bool
                     or tuple(key_padding.shape) != (B, S)):
-                raise ValueError(f"key_padding is a key padding mask: torch.bool of shape "
-                                 f"(B, S) = {(B, S)}, True at real keys; got "
-                                 f"{getattr(key_padding, 'dtype', type(key_padding))} "
-                                 f"of shape {tuple(getattr(key_padding, 'shape', ()))}")
+                raise ValueError(
+                    f"key_padding is a key padding mask: torch.bool of shape (B, S) = "
+                    f"{(B, S)}, True at real keys; got "
+                    f"{getattr(key_padding, 'dtype', type(key_padding))} "
+                    f"of shape {tuple(getattr(key_padding, 'shape', ()))}")
             padding = key_padding[:, None, None, :]                   # (B, 1, 1, S)
             mask = padding if mask is None else mask & padding
         if is_causal:
@@ -424,7 +426,8 @@ class DecoderLayer(nn.Module):
 
     def cross(self, Y, memory, memory_mask):
         if memory_mask is not None and memory_mask.dim() == 2:   # (B, S) source padding
-            out, self.cross_weights = self.cross_attn(Y, memory, key_padding=memory_mask)
+            out, self.cross_weights = self.cross_attn(Y, memory,
+                                                      key_padding=memory_mask)
         else:
             out, self.cross_weights = self.cross_attn(Y, memory, mask=memory_mask)
         return out
