@@ -296,6 +296,20 @@ WRONG_ANSWERS = [
             swap = chosen & (action >= 0.8) & (action < 0.9)
             return torch.where(swap, random_ids, inputs), labels
         """),
+    _w("07_bert", "mask_tokens", "special_from_ids",
+       "decides which positions are special from the ids [PAD], [CLS], [SEP] (0, 1, 2, as "
+       "chapter 7 does) instead of reading special_mask", False, """
+        def mask_tokens(input_ids, special_mask, vocab_size, mask_id, generator, p=0.15):
+            shape = input_ids.shape
+            special = torch.isin(input_ids, torch.tensor([0, 1, 2]))
+            chosen = (torch.rand(shape, generator=generator) < p) & ~special
+            labels = input_ids.masked_fill(~chosen, -100)
+            action = torch.rand(shape, generator=generator)
+            random_ids = torch.randint(vocab_size, shape, generator=generator)
+            inputs = torch.where(chosen & (action < 0.8), mask_id, input_ids)
+            swap = chosen & (action >= 0.8) & (action < 0.9)
+            return torch.where(swap, random_ids, inputs), labels
+        """),
     # ---------------------------------------------------------------- 07_bert: mlm_loss
     _w("07_bert", "mlm_loss", "mean_over_all",
        "averages over every position, the unlabelled ones read as token 0", True, """
