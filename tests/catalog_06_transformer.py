@@ -167,6 +167,22 @@ WRONG_ANSWERS = [
                 W.requires_grad_(False)
             return torch.stack([W.grad.norm() for W in weights])
         """),
+    _w("06_transformer", "layer_gradient_norms", "default_eps_1e-6",
+       "defaults eps to 1e-6 instead of 1e-5", False, """
+        def layer_gradient_norms(X, weights, target, norm_first, eps=1e-6):
+            def layer_norm(Z):
+                mean = Z.mean(dim=-1, keepdim=True)
+                var = (Z - mean).pow(2).mean(dim=-1, keepdim=True)
+                return (Z - mean) / torch.sqrt(var + eps)
+            leaves = [W.detach().requires_grad_() for W in weights]
+            Z = X
+            for W in leaves:
+                Z = Z + layer_norm(Z) @ W.T if norm_first else layer_norm(Z + Z @ W.T)
+            if norm_first:
+                Z = layer_norm(Z)
+            loss = (Z - target).pow(2).mean()
+            return torch.stack([g.norm() for g in torch.autograd.grad(loss, leaves)])
+        """),
     _w("06_transformer", "layer_gradient_norms", "float32_always",
        "converts everything to float32: float64 in, float32 out", False, """
         def layer_gradient_norms(X, weights, target, norm_first, eps=1e-5):

@@ -569,6 +569,47 @@ WRONG_ANSWERS = [
                     pairs.append((book[i], books[c][j], 1))
             return pairs
         """),
+    _w("07_bert", "nsp_pairs_same_translation", "excludes_by_text",
+       "excludes every verse whose text equals A's or its next verse's, not just those two "
+       "places", False, """
+        def nsp_pairs_same_translation(books, translations, generator):
+            places = {}
+            for b, (book, code) in enumerate(zip(books, translations)):
+                places.setdefault(code, []).extend((b, i) for i in range(len(book)))
+            pairs = []
+            for b, (book, code) in enumerate(zip(books, translations)):
+                pool = places[code]
+                for i in range(len(book) - 1):
+                    if torch.rand((), generator=generator) < 0.5:
+                        pairs.append((book[i], book[i + 1], 0))
+                        continue
+                    while True:
+                        c, j = pool[int(torch.randint(len(pool), (), generator=generator))]
+                        if books[c][j] not in (book[i], book[i + 1]):
+                            break
+                    pairs.append((book[i], books[c][j], 1))
+            return pairs
+        """),
+    _w("07_bert", "nsp_pairs_same_translation", "lists_not_tuples",
+       "returns each pair as a list [A, B, label] instead of a tuple", False, """
+        def nsp_pairs_same_translation(books, translations, generator):
+            places = {}
+            for b, (book, code) in enumerate(zip(books, translations)):
+                places.setdefault(code, []).extend((b, i) for i in range(len(book)))
+            pairs = []
+            for b, (book, code) in enumerate(zip(books, translations)):
+                pool = places[code]
+                for i in range(len(book) - 1):
+                    if torch.rand((), generator=generator) < 0.5:
+                        pairs.append([book[i], book[i + 1], 0])
+                        continue
+                    while True:
+                        c, j = pool[int(torch.randint(len(pool), (), generator=generator))]
+                        if (c, j) not in ((b, i), (b, i + 1)):
+                            break
+                    pairs.append([book[i], books[c][j], 1])
+            return pairs
+        """),
     _w("07_bert", "nsp_pairs_same_translation", "next_not_excluded",
        "excludes A but not its next verse from the negatives", True, """
         def nsp_pairs_same_translation(books, translations, generator):
