@@ -433,7 +433,8 @@ WRONG_ANSWERS = [
             return chosen[torch.tensor(word_of, dtype=torch.long) + 1]
         """),
     _w("07_bert", "whole_word_mask", "fixed_count_per_sequence",
-       "chooses exactly round(p * words) words of every sequence: no spread", False, """
+       "chooses floor(p * words + u) words of each sequence, u uniform: the right share of "
+       "every word, but the count per sequence hardly varies", False, """
         def whole_word_mask(pieces, generator, p=0.15, special=("[CLS]", "[SEP]", "[PAD]")):
             word_of, words, after_special = [], 0, True
             for piece in pieces:
@@ -445,9 +446,10 @@ WRONG_ANSWERS = [
                     words += 1
                 word_of.append(words - 1)
                 after_special = False
+            k = int(p * words + float(torch.rand((), generator=generator)))
             order = torch.randperm(words, generator=generator)
             chosen = torch.zeros(words + 1, dtype=torch.bool)
-            chosen[order[:round(p * words)] + 1] = True
+            chosen[order[:k] + 1] = True
             return chosen[torch.tensor(word_of, dtype=torch.long) + 1]
         """),
     _w("07_bert", "whole_word_mask", "joins_across_special",
