@@ -1,5 +1,5 @@
 """Typical wrong answers to exercise 08_vit: see tests/grading_catalog.py."""
-from grading_catalog_base import _w
+from grading_catalog_base import _r, _w
 
 WRONG_ANSWERS = [
     # ---------------------------------------------------------------- 08_vit: patchify
@@ -120,6 +120,14 @@ WRONG_ANSWERS = [
             out = out + torch.cat([torch.zeros_like(tokens[:, :1]), tokens], dim=1)
             return out + pos_embed
         """),
+    _w("08_vit", "add_cls_and_positions", "switches_on_requires_grad",
+       "calls requires_grad_() on cls_token and pos_embed, since they are learned", False, """
+        def add_cls_and_positions(tokens, cls_token, pos_embed):
+            cls_token.requires_grad_()
+            pos_embed.requires_grad_()
+            cls = cls_token.expand(tokens.shape[0], -1, -1)
+            return torch.cat([cls, tokens], dim=1) + pos_embed
+        """),
     # ---------------------------------------------------------------- 08_vit: vit_head
     _w("08_vit", "vit_head", "mean_pooling",
        "classifies the average of all tokens instead of the CLS token", True, """
@@ -153,82 +161,219 @@ WRONG_ANSWERS = [
             normed = torch.nn.functional.layer_norm(hidden, hidden.shape[-1:], gamma, beta, eps)
             return normed[:, -1] @ W.T + b
         """),
-    # ---------------------------------------------------------------- 08_vit: attention_rollout
-    _w("08_vit", "attention_rollout", "wrong_order",
-       "multiplies the layers the wrong way round: R = A_1 ... A_L", False, """
-        def attention_rollout(attentions):
-            rollout = None
-            for weights in attentions:
-                A = weights.mean(dim=1)
-                A = A + torch.eye(A.shape[-1], dtype=A.dtype)
-                A = A / A.sum(dim=-1, keepdim=True)
-                rollout = A if rollout is None else rollout @ A
-            return rollout
+    # ---------------------------------------------------------------- 08_vit: sincos_pos_embed_2d
+    _w("08_vit", "sincos_pos_embed_2d", "column_first",
+       "puts the column in the first half and the row in the second (MAE's order)", True, """
+        def sincos_pos_embed_2d(grid_h, grid_w, d_model, dtype=torch.float32):
+            if d_model % 4:
+                raise ValueError("d_model must be a multiple of 4")
+            half = d_model // 2
+            def encoding(positions):
+                i = torch.arange(0, half, 2, dtype=torch.float64)
+                angles = positions[:, None] / 10000 ** (i / half)
+                return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
+            n = torch.arange(grid_h * grid_w, dtype=torch.float64)
+            rows, cols = torch.div(n, grid_w, rounding_mode="floor"), n % grid_w
+            patches = torch.cat([encoding(cols), encoding(rows)], dim=-1)
+            cls = torch.zeros(1, d_model, dtype=torch.float64)
+            return torch.cat([cls, patches]).unsqueeze(0).to(dtype)
         """),
-    _w("08_vit", "attention_rollout", "no_identity",
-       "leaves out the identity: the residual path is ignored", True, """
-        def attention_rollout(attentions):
-            rollout = None
-            for weights in attentions:
-                A = weights.mean(dim=1)
-                rollout = A if rollout is None else A @ rollout
-            return rollout
+    _w("08_vit", "sincos_pos_embed_2d", "frequencies_of_d_model",
+       "uses the frequencies of width D, 10000^(2i / D), in each half", True, """
+        def sincos_pos_embed_2d(grid_h, grid_w, d_model, dtype=torch.float32):
+            if d_model % 4:
+                raise ValueError("d_model must be a multiple of 4")
+            half = d_model // 2
+            def encoding(positions):
+                i = torch.arange(0, half, 2, dtype=torch.float64)
+                angles = positions[:, None] / 10000 ** (i / d_model)
+                return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
+            n = torch.arange(grid_h * grid_w, dtype=torch.float64)
+            rows, cols = torch.div(n, grid_w, rounding_mode="floor"), n % grid_w
+            patches = torch.cat([encoding(rows), encoding(cols)], dim=-1)
+            cls = torch.zeros(1, d_model, dtype=torch.float64)
+            return torch.cat([cls, patches]).unsqueeze(0).to(dtype)
         """),
-    _w("08_vit", "attention_rollout", "not_renormalised",
-       "adds the identity but does not renormalise the rows (they sum to 2, 4, 8, ...)",
-       True, """
-        def attention_rollout(attentions):
-            rollout = None
-            for weights in attentions:
-                A = weights.mean(dim=1) + torch.eye(weights.shape[-1], dtype=weights.dtype)
-                rollout = A if rollout is None else A @ rollout
-            return rollout
+    _w("08_vit", "sincos_pos_embed_2d", "sines_then_cosines",
+       "puts all sines first and then all cosines, not interleaved", True, """
+        def sincos_pos_embed_2d(grid_h, grid_w, d_model, dtype=torch.float32):
+            if d_model % 4:
+                raise ValueError("d_model must be a multiple of 4")
+            half = d_model // 2
+            def encoding(positions):
+                i = torch.arange(0, half, 2, dtype=torch.float64)
+                angles = positions[:, None] / 10000 ** (i / half)
+                return torch.cat([angles.sin(), angles.cos()], dim=-1)
+            n = torch.arange(grid_h * grid_w, dtype=torch.float64)
+            rows, cols = torch.div(n, grid_w, rounding_mode="floor"), n % grid_w
+            patches = torch.cat([encoding(rows), encoding(cols)], dim=-1)
+            cls = torch.zeros(1, d_model, dtype=torch.float64)
+            return torch.cat([cls, patches]).unsqueeze(0).to(dtype)
         """),
-    _w("08_vit", "attention_rollout", "max_over_heads",
-       "takes the maximum over the heads instead of their mean", True, """
-        def attention_rollout(attentions):
-            rollout = None
-            for weights in attentions:
-                A = weights.max(dim=1).values
-                A = A + torch.eye(A.shape[-1], dtype=A.dtype)
-                A = A / A.sum(dim=-1, keepdim=True)
-                rollout = A if rollout is None else A @ rollout
-            return rollout
+    _w("08_vit", "sincos_pos_embed_2d", "cls_gets_position_0",
+       "gives the CLS slot the embedding of row 0, column 0 instead of zeros", True, """
+        def sincos_pos_embed_2d(grid_h, grid_w, d_model, dtype=torch.float32):
+            if d_model % 4:
+                raise ValueError("d_model must be a multiple of 4")
+            half = d_model // 2
+            def encoding(positions):
+                i = torch.arange(0, half, 2, dtype=torch.float64)
+                angles = positions[:, None] / 10000 ** (i / half)
+                return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
+            n = torch.arange(grid_h * grid_w, dtype=torch.float64)
+            rows, cols = torch.div(n, grid_w, rounding_mode="floor"), n % grid_w
+            patches = torch.cat([encoding(rows), encoding(cols)], dim=-1)
+            cls = torch.cat([encoding(torch.zeros(1, dtype=torch.float64))] * 2, dim=-1)
+            return torch.cat([cls, patches]).unsqueeze(0).to(dtype)
         """),
-    _w("08_vit", "attention_rollout", "last_layer_only",
-       "returns the last layer's matrix (mean + identity, renormalised) without composing "
-       "the layers", False, """
-        def attention_rollout(attentions):
-            A = attentions[-1].mean(dim=1)
-            A = A + torch.eye(A.shape[-1], dtype=A.dtype)
-            return A / A.sum(dim=-1, keepdim=True)
+    _w("08_vit", "sincos_pos_embed_2d", "grid_h_for_both",
+       "divides by grid_h instead of grid_w: right for square grids only", False, """
+        def sincos_pos_embed_2d(grid_h, grid_w, d_model, dtype=torch.float32):
+            if d_model % 4:
+                raise ValueError("d_model must be a multiple of 4")
+            half = d_model // 2
+            def encoding(positions):
+                i = torch.arange(0, half, 2, dtype=torch.float64)
+                angles = positions[:, None] / 10000 ** (i / half)
+                return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
+            n = torch.arange(grid_h * grid_w, dtype=torch.float64)
+            rows, cols = torch.div(n, grid_h, rounding_mode="floor"), n % grid_h
+            patches = torch.cat([encoding(rows), encoding(cols)], dim=-1)
+            cls = torch.zeros(1, d_model, dtype=torch.float64)
+            return torch.cat([cls, patches]).unsqueeze(0).to(dtype)
         """),
-    # ---------------------------------------------------------------- 08_vit: position_similarity
-    _w("08_vit", "position_similarity", "dot_product",
-       "dot products without normalising the embeddings", True, """
-        def position_similarity(pos_embed):
-            patches = pos_embed[0, 1:]
-            return patches @ patches.T
+    _w("08_vit", "sincos_pos_embed_2d", "no_value_error",
+       "no check that d_model is a multiple of 4", False, """
+        def sincos_pos_embed_2d(grid_h, grid_w, d_model, dtype=torch.float32):
+            half = d_model // 2
+            def encoding(positions):
+                i = torch.arange(0, half, 2, dtype=torch.float64)
+                angles = positions[:, None] / 10000 ** (i / half)
+                return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
+            n = torch.arange(grid_h * grid_w, dtype=torch.float64)
+            rows, cols = torch.div(n, grid_w, rounding_mode="floor"), n % grid_w
+            patches = torch.cat([encoding(rows), encoding(cols)], dim=-1)
+            cls = torch.zeros(1, d_model, dtype=torch.float64)
+            return torch.cat([cls, patches]).unsqueeze(0).to(dtype)
         """),
-    _w("08_vit", "position_similarity", "cls_included",
-       "keeps the CLS slot: an (N + 1, N + 1) matrix", True, """
-        def position_similarity(pos_embed):
-            unit = pos_embed[0] / pos_embed[0].norm(dim=-1, keepdim=True)
-            return unit @ unit.T
+    _w("08_vit", "sincos_pos_embed_2d", "dtype_ignored",
+       "returns float32 whatever dtype is given", False, """
+        def sincos_pos_embed_2d(grid_h, grid_w, d_model, dtype=torch.float32):
+            if d_model % 4:
+                raise ValueError("d_model must be a multiple of 4")
+            half = d_model // 2
+            def encoding(positions):
+                i = torch.arange(0, half, 2, dtype=torch.float64)
+                angles = positions[:, None] / 10000 ** (i / half)
+                return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
+            n = torch.arange(grid_h * grid_w, dtype=torch.float64)
+            rows, cols = torch.div(n, grid_w, rounding_mode="floor"), n % grid_w
+            patches = torch.cat([encoding(rows), encoding(cols)], dim=-1)
+            cls = torch.zeros(1, d_model, dtype=torch.float64)
+            return torch.cat([cls, patches]).unsqueeze(0).float()
         """),
-    _w("08_vit", "position_similarity", "last_slot_dropped",
-       "drops the last position instead of the CLS slot at position 0", False, """
-        def position_similarity(pos_embed):
-            patches = pos_embed[0, :-1]
-            unit = patches / patches.norm(dim=-1, keepdim=True)
-            return unit @ unit.T
+    # ---------------------------------------------------------------- 08_vit: interpolate_pos_embed
+    _w("08_vit", "interpolate_pos_embed", "no_permute",
+       "reshapes the (N, D) slots straight to (D, h, w) without moving the feature axis", True, """
+        def interpolate_pos_embed(pos_embed, old_grid, new_grid):
+            (h, w), (new_h, new_w) = old_grid, new_grid
+            cls, patches = pos_embed[:, :1], pos_embed[:, 1:]
+            D = patches.shape[-1]
+            image = patches.reshape(1, D, h, w)
+            image = torch.nn.functional.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=False)
+            patches = image.reshape(1, new_h * new_w, D)
+            return torch.cat([cls, patches], dim=1)
         """),
-    _w("08_vit", "position_similarity", "normalised_over_positions",
-       "normalises each feature over the positions (dim 0) instead of each embedding",
-       True, """
-        def position_similarity(pos_embed):
-            patches = pos_embed[0, 1:]
-            unit = patches / patches.norm(dim=0, keepdim=True)
-            return unit @ unit.T
+    _w("08_vit", "interpolate_pos_embed", "align_corners",
+       "resizes with align_corners=True", True, """
+        def interpolate_pos_embed(pos_embed, old_grid, new_grid):
+            (h, w), (new_h, new_w) = old_grid, new_grid
+            cls, patches = pos_embed[:, :1], pos_embed[:, 1:]
+            D = patches.shape[-1]
+            image = patches.reshape(1, h, w, D).permute(0, 3, 1, 2)
+            image = torch.nn.functional.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=True)
+            patches = image.permute(0, 2, 3, 1).reshape(1, new_h * new_w, D)
+            return torch.cat([cls, patches], dim=1)
+        """),
+    _w("08_vit", "interpolate_pos_embed", "nearest",
+       "resizes with nearest-neighbour interpolation", True, """
+        def interpolate_pos_embed(pos_embed, old_grid, new_grid):
+            (h, w), (new_h, new_w) = old_grid, new_grid
+            cls, patches = pos_embed[:, :1], pos_embed[:, 1:]
+            D = patches.shape[-1]
+            image = patches.reshape(1, h, w, D).permute(0, 3, 1, 2)
+            image = torch.nn.functional.interpolate(image, size=(new_h, new_w), mode="nearest")
+            patches = image.permute(0, 2, 3, 1).reshape(1, new_h * new_w, D)
+            return torch.cat([cls, patches], dim=1)
+        """),
+    _w("08_vit", "interpolate_pos_embed", "width_height_swapped",
+       "lays the slots out w rows by h columns: right for square grids only", False, """
+        def interpolate_pos_embed(pos_embed, old_grid, new_grid):
+            (h, w), (new_h, new_w) = old_grid, new_grid
+            cls, patches = pos_embed[:, :1], pos_embed[:, 1:]
+            D = patches.shape[-1]
+            image = patches.reshape(1, w, h, D).permute(0, 3, 1, 2)
+            image = torch.nn.functional.interpolate(image, size=(new_w, new_h), mode="bilinear", align_corners=False)
+            patches = image.permute(0, 2, 3, 1).reshape(1, new_h * new_w, D)
+            return torch.cat([cls, patches], dim=1)
+        """),
+    _w("08_vit", "interpolate_pos_embed", "no_grad",
+       "resizes under torch.no_grad(): the gradient never reaches pos_embed", False, """
+        def interpolate_pos_embed(pos_embed, old_grid, new_grid):
+            (h, w), (new_h, new_w) = old_grid, new_grid
+            cls, patches = pos_embed[:, :1], pos_embed[:, 1:]
+            D = patches.shape[-1]
+            with torch.no_grad():
+                image = patches.reshape(1, h, w, D).permute(0, 3, 1, 2)
+                image = torch.nn.functional.interpolate(image, size=(new_h, new_w),
+                                                        mode="bilinear", align_corners=False)
+            patches = image.permute(0, 2, 3, 1).reshape(1, new_h * new_w, D)
+            return torch.cat([cls, patches], dim=1)
+        """),
+    _w("08_vit", "interpolate_pos_embed", "float32_always",
+       "computes in float32: float64 in, float32 out", False, """
+        def interpolate_pos_embed(pos_embed, old_grid, new_grid):
+            (h, w), (new_h, new_w) = old_grid, new_grid
+            cls, patches = pos_embed[:, :1], pos_embed[:, 1:]
+            D = patches.shape[-1]
+            image = patches.reshape(1, h, w, D).permute(0, 3, 1, 2)
+            image = torch.nn.functional.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=False)
+            patches = image.permute(0, 2, 3, 1).reshape(1, new_h * new_w, D)
+            return torch.cat([cls.float(), patches.float()], dim=1)
+        """),
+]
+
+RIGHT_ANSWERS = [
+    _r("08_vit", "sincos_pos_embed_2d", "outer_and_strided_slots",
+       "torch.outer for the angles, written into even and odd slots of a zero tensor of "
+       "the requested dtype (computed in that dtype, not in float64)", """
+        def sincos_pos_embed_2d(grid_h, grid_w, d_model, dtype=torch.float32):
+            if d_model % 4 != 0:
+                raise ValueError(f"d_model = {d_model} is not a multiple of 4")
+            half = d_model // 2
+            freqs = 1.0 / 10000 ** (torch.arange(half // 2, dtype=dtype) * 2 / half)
+            out = torch.zeros(1, grid_h * grid_w + 1, d_model, dtype=dtype)
+            for offset, coordinate in ((0, torch.arange(grid_h).repeat_interleave(grid_w)),
+                                       (half, torch.arange(grid_w).repeat(grid_h))):
+                angles = torch.outer(coordinate.to(dtype), freqs)
+                out[0, 1:, offset:offset + half:2] = angles.sin()
+                out[0, 1:, offset + 1:offset + half:2] = angles.cos()
+            return out
+        """),
+    _r("08_vit", "interpolate_pos_embed", "separable_linear",
+       "two 1-D linear interpolations, along the columns and then the rows (bilinear is "
+       "separable)", """
+        def interpolate_pos_embed(pos_embed, old_grid, new_grid):
+            h, w = old_grid
+            new_h, new_w = new_grid
+            D = pos_embed.shape[-1]
+            x = pos_embed[0, 1:].reshape(h, w, D).permute(0, 2, 1)        # (h, D, w)
+            x = torch.nn.functional.interpolate(x, size=new_w, mode="linear",
+                                                align_corners=False)   # (h, D, w')
+            x = torch.nn.functional.interpolate(x.permute(2, 1, 0), size=new_h,
+                                                mode="linear",
+                                                align_corners=False)   # (w', D, h')
+            x = x.permute(2, 0, 1).reshape(1, new_h * new_w, D)
+            return torch.cat([pos_embed[:, :1], x], dim=1)
         """),
 ]
