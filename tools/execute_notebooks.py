@@ -115,10 +115,11 @@ def main() -> int:
         return 0
     rows = []
     for path in args.notebooks:
+        load = os.getloadavg()[0]       # how idle the machine was: the table says it
         seconds = execute(path, save=not args.no_save, timeout=args.timeout)
         verdict = "ok" if seconds <= args.budget else f"OVER the {args.budget:.0f} s budget"
         print(f"{path}: {seconds:.1f} s ({verdict})", flush=True)
-        rows.append((path, seconds, verdict))
+        rows.append((path, seconds, verdict, load))
     if args.report:
         lines = [
             "# Chapter execution times",
@@ -128,16 +129,18 @@ def main() -> int:
             f"Command: `{'make bench' if args.no_save else 'make execute'}` (runs `python "
             f"tools/execute_notebooks.py {'--no-save ' if args.no_save else ''}--report {args.report} "
             "book/*.ipynb`): each notebook top to bottom in a fresh kernel, kernel start-up included, "
-            "nothing else running.",
+            "on one thread (every chapter's setup cell pins it). The last column is the machine's "
+            "one-minute load average when the chapter started (about 0 on an idle machine, 1 with "
+            "one other busy process).",
             "",
-            "| chapter | seconds | budget |",
-            "| --- | ---: | --- |",
+            "| chapter | seconds | budget | load average at start |",
+            "| --- | ---: | --- | ---: |",
         ]
-        lines += [f"| `{p}` | {s:.1f} | {v} |" for p, s, v in rows]
+        lines += [f"| `{p}` | {s:.1f} | {v} | {a:.1f} |" for p, s, v, a in rows]
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text("\n".join(lines) + "\n")
         print(f"wrote {args.report}")
-    return 0 if all(s <= args.budget for _, s, _ in rows) else 1
+    return 0 if all(s <= args.budget for _, s, _, _ in rows) else 1
 
 
 if __name__ == "__main__":
