@@ -320,8 +320,9 @@ def reusable(path: Path, updates: int, eval_size: int, checkpoint: str):
         return None, {}
     runs = {}
     for run in old["runs"]:
-        if run["method"] == "scratch" and "lr" not in run:
-            run = {**run, "lr": old["lr"]}
+        if run["method"] == "scratch" and "lr" not in run:     # the new runs' layout
+            head = {k: run[k] for k in ("task", "method", "size", "seed")}
+            run = {**head, "lr": old["lr"], **run}
         runs[key(run)] = run
     return {k: old[k] for k in ("date", "hardware", "torch", "command")}, runs
 
@@ -344,10 +345,13 @@ def render(record: dict) -> str:
                   "rates being the table's).", ""]
         if "reused" in r:
             old = r["reused"]
-            methods = " and ".join(old["methods"])
-            lines += [f"The {methods} runs ({old['runs']}) are those of the record "
+            counts = [f"{n} {m}" for m, n in old["runs"].items()]
+            counts = ", ".join(counts[:-1]) + " and " * (len(counts) > 1) + counts[-1]
+            scratch = (f"; the scratch ones are at {r['lr']:g}, where the sweep chose "
+                       "that rate" if "scratch" in old["runs"] else "")
+            lines += [f"Not trained again: {counts} runs come from the record "
                       f"measured {old['date']} on {old['hardware']}, torch "
-                      f"{old['torch']}: `{old['command']}`.", ""]
+                      f"{old['torch']} (`{old['command']}`){scratch}.", ""]
         lines += [f"Pre-trained model: `{r['checkpoint']}`. Fine-tuning and scratch: "
                   f"{r['updates']} updates of {BATCH} examples, fine-tuning at "
                   f"learning rate {r['lr']:g}, scratch at its own rate (below); test "
@@ -468,8 +472,8 @@ def main(argv=None) -> int:
               "scratch_lr_chosen": [{"task": task, "size": size, "lr": lr}
                                     for (task, size), lr in chosen.items()]}
     if reused:
-        methods = [m for m in METHODS if any(r["method"] == m for r in reused)]
-        record["reused"] = {**old, "methods": methods, "runs": len(reused)}
+        counts = {m: sum(r["method"] == m for r in reused) for m in METHODS}
+        record["reused"] = {**old, "runs": {m: n for m, n in counts.items() if n}}
     record["runs"] = runs
     write_report(render(record), record, args.report)
     return 0
