@@ -19,8 +19,6 @@ numbers do not depend on the machine beyond floating-point differences between C
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import random
 import statistics
 import sys
@@ -32,8 +30,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _records import provenance, write_report  # noqa: E402
 from attention_course.attention import AttentionSeq2Seq  # noqa: E402
-from attention_course.runtime import cpu_name  # noqa: E402
 from attention_course.seq2seq import Seq2Seq, Seq2SeqConfig, random_batches, translate, translation_loss  # noqa: E402
 from attention_course.train import TrainConfig, fit  # noqa: E402
 from attention_course.translation import CharTokenizer, encode_pairs  # noqa: E402
@@ -130,12 +128,9 @@ def main(argv=None) -> None:
                   f"{statistics.mean(out['exact'][n] for n in range(2, TRAIN_MAX + 1)):.3f}, "
                   f"final loss {out['loss'][-1][1]:.3f}, {out['cpu_seconds']:.0f} CPU-s", flush=True)
     record = {
-        "date": dt.date.today().isoformat(),
-        "hardware": f"{cpu_name()}, 1 thread",
-        "torch": torch.__version__,
-        "command": "python benchmarks/bottleneck.py" + (
+        **provenance("python benchmarks/bottleneck.py" + (
             f" --seeds {args.seeds}" if args.seeds != 3 else "") + (
-            f" --updates {args.updates}" if args.updates != 2000 else ""),
+            f" --updates {args.updates}" if args.updates != 2000 else "")),
         "seeds": seeds, "updates": args.updates, "batch_size": 64, "lr": 3e-3,
         "embed_size": 16, "hidden_size": 128,
         "train_strings": TRAIN_STRINGS, "train_max": TRAIN_MAX, "test_max": TEST_MAX,
@@ -145,13 +140,7 @@ def main(argv=None) -> None:
                                 else r[k]) for k in r} for r in rs]
                     for name, rs in results.items()},
     }
-    text = render(record)
-    if args.report == "-":
-        print(text)
-        return
-    Path(args.report).write_text(text)
-    Path(args.report).with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {args.report} and its .json")
+    write_report(render(record), record, args.report)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ floating-point differences between CPUs. Chapter 4 reads the JSON record.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -38,8 +36,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _records import provenance, write_report  # noqa: E402
 from attention_course.attention import AttentionSeq2Seq, MultiplicativeAttention  # noqa: E402
-from attention_course.runtime import cpu_name, setup  # noqa: E402
+from attention_course.runtime import setup  # noqa: E402
 from attention_course.seq2seq import (  # noqa: E402
     Seq2Seq, Seq2SeqConfig, random_batches, translate, translation_loss)
 from attention_course.train import TrainConfig, fit  # noqa: E402
@@ -175,18 +174,11 @@ def main(argv=None) -> int:
         command += f" --jobs {args.jobs}"
     if args.seeds != 3 or args.updates != 600:
         command += f" --seeds {args.seeds} --updates {args.updates}"
-    record = dict(date=dt.date.today().isoformat(), hardware=f"{cpu_name()}, 1 thread per run",
-                  torch=torch.__version__, command=command,
+    record = dict(**provenance(command, per_run=True),
                   cpu_minutes=round(cpu_seconds / 60, 1),
                   recipe=RECIPE, chapter_updates=CHAPTER_UPDATES, updates=args.updates,
                   seeds=list(range(args.seeds)), models=MODELS, runs=runs, luong=luong)
-    report = render(record)
-    if args.report == "-":
-        print(report)
-        return 0
-    Path(args.report).write_text(report)
-    Path(args.report).with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
-    print(report)
+    write_report(render(record), record, args.report, echo=True)
     return 0
 
 

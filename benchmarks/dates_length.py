@@ -17,8 +17,6 @@ floating-point differences between CPUs). Chapter 6 reads the JSON record.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -28,8 +26,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _records import provenance, write_report  # noqa: E402
 from attention_course.attention import AttentionSeq2Seq  # noqa: E402
-from attention_course.runtime import cpu_name, setup  # noqa: E402
+from attention_course.runtime import setup  # noqa: E402
 from attention_course.seq2seq import Seq2SeqConfig, random_batches, translate, translation_loss  # noqa: E402
 from attention_course.train import TrainConfig, fit  # noqa: E402
 from attention_course.transformer import Transformer, TransformerConfig  # noqa: E402
@@ -100,18 +99,11 @@ def main(argv=None) -> int:
                 results[names[kind]][str(k)].append(acc)
             print(f"seed {seed} {kind}: " + ", ".join(
                 f"k={k} {results[names[kind]][str(k)][-1]:.1%}" for k in SHIFTS), flush=True)
-    record = dict(date=dt.date.today().isoformat(), hardware=f"{cpu_name()}, 1 thread",
-                  torch=torch.__version__, seeds=list(range(args.seeds)), shifts=list(SHIFTS),
+    record = dict(**provenance(), seeds=list(range(args.seeds)), shifts=list(SHIFTS),
                   test_dates=len(test), models=list(results), results=results,
                   train_source_chars=[min(len(s) for s, _ in train), max(len(s) for s, _ in train)],
                   test_source_chars=max(len(s) for s, _ in test))
-    report = render(record)
-    if args.report == "-":
-        print(report)
-        return 0
-    Path(args.report).write_text(report)
-    Path(args.report).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    print(report)
+    write_report(render(record), record, args.report, indent=2, echo=True)
     return 0
 
 

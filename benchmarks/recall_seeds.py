@@ -20,8 +20,6 @@ floating-point differences between CPUs). Chapter 2 reads the JSON record.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -35,9 +33,10 @@ from torch.nn import functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _records import provenance, write_report  # noqa: E402
 from attention_course.gated import init_forget_bias_  # noqa: E402
 from attention_course.lm import CharLM  # noqa: E402
-from attention_course.runtime import cpu_name, setup  # noqa: E402
+from attention_course.runtime import setup  # noqa: E402
 from attention_course.train import TrainConfig, fit  # noqa: E402
 
 MODELS = ("RNN", "LSTM, forget bias 0", "LSTM, forget bias 1", "GRU")
@@ -151,18 +150,11 @@ def main(argv=None) -> int:
                 results[name][str(T)].append(run(name, T, seed))
             print(f"seed {seed} T={T}: " + ", ".join(
                 f"{name} {results[name][str(T)][-1][-1]:.3f}" for name in MODELS), flush=True)
-    record = dict(date=dt.date.today().isoformat(), hardware=f"{cpu_name()}, 1 thread",
-                  torch=torch.__version__, cpu_seconds=round(time.process_time() - start, 1),
+    record = dict(**provenance(), cpu_seconds=round(time.process_time() - start, 1),
                   seeds=list(range(args.seeds)), lengths=list(args.lengths),
                   steps=list(range(TRAIN.log_every, TRAIN.num_updates + 1, TRAIN.log_every)),
                   test_sequences=1000, models=list(MODELS), results=results)
-    report = render(record)
-    if args.report == "-":
-        print(report)
-        return 0
-    Path(args.report).write_text(report)
-    Path(args.report).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    print(report)
+    write_report(render(record), record, args.report, indent=2, echo=True)
     return 0
 
 

@@ -18,12 +18,9 @@ benchmark: the record holds accuracies, which differ between processors only in 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from attention_course.runtime import cpu_name  # noqa: E402
+from _records import command_line, provenance, run_cached, write_report  # noqa: E402
 from attention_course.vit import (ImageTrainConfig, SmallCNN, ViT, ViTConfig,  # noqa: E402
                                   accuracy, num_parameters, train_classifier)
 from train_vision import splits  # noqa: E402
@@ -104,42 +101,24 @@ def main(argv=None) -> int:
     ap.add_argument("--report", default=str(ROOT / "benchmarks" / "vit_regime.md"),
                     help="'-' prints the report and writes nothing")
     args = ap.parse_args(argv)
-    tasks = [(kind, size, augment, seed, args.updates) for size in args.sizes
-             for augment in (False, True) for seed in args.seeds for kind in MODELS]
+    tasks = {(kind, size, augment, seed): (kind, size, augment, seed, args.updates)
+             for size in args.sizes for augment in (False, True) for seed in args.seeds
+             for kind in MODELS}
     start = time.time()
-    cached = {}
-    if args.cache and args.cache.exists():
-        for line in args.cache.read_text().splitlines():
-            r = json.loads(line)
-            cached[(r["model"], r["size"], r["augment"], r["seed"], r["updates"])] = r
-    todo = [t for t in tasks if t not in cached]
-    runs = [cached[t] for t in tasks if t in cached]
-    with ProcessPoolExecutor(args.jobs) as pool:       # one run per process, 1 thread each
-        for r in pool.map(one_run, todo):
-            runs.append(r)
-            if args.cache:
-                with args.cache.open("a") as f:
-                    f.write(json.dumps({**r, "updates": args.updates}) + "\n")
-            print(f"{r['model']} {r['size']:>6} aug={r['augment']!s:5} seed {r['seed']}: "
-                  f"{r['test_accuracy']:.4f} ({r['cpu_seconds']} CPU-s)", flush=True)
-    command = " ".join(["python benchmarks/vit_regime.py"] + sys.argv[1:])
-    record = {"date": dt.date.today().isoformat(), "hardware": f"{cpu_name()}, 1 thread per run",
-              "torch": torch.__version__, "command": command, "sizes": list(args.sizes),
+    runs = run_cached(                     # one run per process, 1 thread each
+        one_run, tasks, lambda r: (r["model"], r["size"], r["augment"], r["seed"]),
+        cache=args.cache, workers=args.jobs, stamp={"updates": args.updates},
+        log=lambda r: (f"{r['model']} {r['size']:>6} aug={r['augment']!s:5} seed "
+                       f"{r['seed']}: {r['test_accuracy']:.4f} "
+                       f"({r['cpu_seconds']} CPU-s)"))
+    record = {**provenance(command_line("vit_regime.py"), per_run=True),
+              "sizes": list(args.sizes),
               "seeds": list(args.seeds), "updates": args.updates, "batch_size": 128,
               "vit_config": asdict(VIT),
               "params": {k: num_parameters(build(k)) for k in MODELS},
               "cpu_minutes": sum(r["cpu_seconds"] for r in runs) / 60,
-              "wall_minutes": (time.time() - start) / 60,
-              "runs": [{k: v for k, v in r.items() if k != "updates"}
-                       for r in sorted(runs, key=lambda r: tasks.index(
-                           (r["model"], r["size"], r["augment"], r["seed"], args.updates)))]}
-    report = render(record)
-    if args.report == "-":
-        print(report)
-        return 0
-    Path(args.report).write_text(report)
-    Path(args.report).with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {args.report} and its .json")
+              "wall_minutes": (time.time() - start) / 60, "runs": runs}
+    write_report(render(record), record, args.report)
     return 0
 
 

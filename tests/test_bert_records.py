@@ -82,3 +82,37 @@ def test_finetune_tasks_are_balanced_and_held_out():
         rows = bert_finetune.examples(task, "test", torch.Generator().manual_seed(0))
         labels = [label for *_, label in rows]
         assert labels.count(0) == labels.count(1) > 100
+
+
+def test_scratch_learning_rate_was_chosen_on_dev():
+    # the reviewer's point: scratch gets its own rate, the dev argmax of a small sweep
+    # (seed 0), and every scratch run of the table uses it
+    r = json.loads(FINETUNE.read_text())
+    lrs = r["scratch_lrs"]
+    assert tuple(lrs) == bert_finetune.SCRATCH_LRS and r["lr"] in lrs
+    assert r["dev_size"] == bert_finetune.DEV and r["sweep_cpu_minutes"] > 0
+    sweep = {(t["task"], t["size"], t["lr"]): t["dev_accuracy"]
+             for t in r["scratch_sweep"]}
+    assert len(sweep) == len(r["scratch_sweep"])
+    assert set(sweep) == {(t, n, lr) for t in r["tasks"] for n in r["sizes"]
+                          for lr in lrs}
+    assert all(0.0 <= acc <= 1.0 for acc in sweep.values())
+    chosen = {(c["task"], c["size"]): c["lr"] for c in r["scratch_lr_chosen"]}
+    assert len(chosen) == len(r["scratch_lr_chosen"])
+    assert set(chosen) == {(t, n) for t in r["tasks"] for n in r["sizes"]}
+    for (task, size), lr in chosen.items():
+        dev = [sweep[task, size, x] for x in lrs]
+        assert lr == lrs[dev.index(max(dev))], (task, size)     # ties: the smaller rate
+    for run in r["runs"]:
+        if run["method"] == "scratch":
+            assert run["lr"] == chosen[run["task"], run["size"]], run
+        else:
+            assert "lr" not in run, run                          # those use r["lr"]
+
+
+def test_dev_examples_are_balanced_and_enough():
+    import torch
+    for task in bert_finetune.TASKS:
+        rows = bert_finetune.examples(task, "dev", torch.Generator().manual_seed(0))
+        labels = [label for *_, label in rows]
+        assert labels.count(0) == labels.count(1) >= bert_finetune.DEV // 2
