@@ -130,8 +130,8 @@ def main() -> int:
             f"tools/execute_notebooks.py {'--no-save ' if args.no_save else ''}--report {args.report} "
             "book/*.ipynb`): each notebook top to bottom in a fresh kernel, kernel start-up included, "
             "on one thread (every chapter's setup cell pins it). The last column is the machine's "
-            "one-minute load average when the chapter started (about 0 on an idle machine, 1 with "
-            "one other busy process).",
+            "one-minute load average when the chapter started: about 0 on an idle machine; the "
+            "chapter run just before counts in it, so about 1 is a machine running nothing else.",
             "",
             "| chapter | seconds | budget | load average at start |",
             "| --- | ---: | --- | ---: |",
