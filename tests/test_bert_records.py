@@ -116,3 +116,21 @@ def test_dev_examples_are_balanced_and_enough():
         rows = bert_finetune.examples(task, "dev", torch.Generator().manual_seed(0))
         labels = [label for *_, label in rows]
         assert labels.count(0) == labels.count(1) >= bert_finetune.DEV // 2
+
+
+def test_shared_dev_record_scores_the_committed_checkpoints():
+    # Chapter 7 compares BERT's and ALBERT's MLM on this record's one dev set; it must
+    # describe the files that are committed, and BERT's NSP scores must be its own record's
+    # (the same pairs and masks as during training).
+    shared = json.loads((ROOT / "benchmarks" / "bert" / "shared_dev.json").read_text())
+    for name, scored in shared["models"].items():
+        assert scored["sha256"] == file_sha256(CHECKPOINT_DIR / scored["checkpoint"]), \
+            f"{name}: rerun `python tools/train_bert.py --score-committed`"
+        assert set(scored["by_task"]) == {"nsp", "nsp_same_book", "sop"}
+        masked = {t: s["dev_masked_tokens"] for t, s in scored["by_task"].items()}
+        assert masked == {t: s["dev_masked_tokens"]
+                          for t, s in shared["models"]["bert_nsp"]["by_task"].items()}
+    record = json.loads((ROOT / "benchmarks" / "bert" / "bert_nsp.json").read_text())
+    nsp = shared["models"]["bert_nsp"]["by_task"]["nsp"]
+    assert abs(nsp["mlm_accuracy"] - record["dev_mlm_accuracy"]) < 1e-9
+    assert abs(nsp["pair_accuracy"] - record["dev_pair_accuracy_by_task"]["nsp"]) < 1e-9

@@ -38,9 +38,10 @@ import torch
 
 from attention_course.bert import (IN_ORDER, IS_NEXT, NEVER_MASKED, TRANSLATION_CODES, BertConfig,
                                    BertForPreTraining, albert_config, collate_pairs,
-                                   count_parameters, file_sha256, load_pretrained, load_wordpiece, make_pair,
-                                   mask_tokens, nsp_pairs, pretraining_loss, save_pretrained,
-                                   sop_pairs, verses_by_book, wordpiece_tokenizer)
+                                   count_parameters, file_sha256, load_pretrained,
+                                   load_wordpiece, make_pair, mask_tokens, nsp_pairs,
+                                   pretraining_loss, save_pretrained, sop_pairs,
+                                   verses_by_book, wordpiece_tokenizer)
 from attention_course.runtime import CHECKPOINT_DIR, ROOT, cpu_name, get_device, set_seed
 
 BENCH = ROOT / "benchmarks" / "bert"
