@@ -49,7 +49,7 @@ def rope_angles(num_positions: int, d_head: int, base: float = 10000.0, start: i
     Chapter 9."""
     inv_freq = base ** -(torch.arange(0, d_head, 2, device=device) / d_head)  # (d/2,)
     pos = torch.arange(start, start + num_positions, device=device)           # (P,)
-    angles = pos[:, None].float() * inv_freq[None, :]                          # (P, d/2)
+    angles = pos[:, None].float() * inv_freq[None, :]                       # (P, d/2)
     angles = torch.cat([angles, angles], dim=-1)                               # (P, d)
     return angles.cos(), angles.sin()
 
@@ -87,7 +87,7 @@ def alibi_bias(slopes, num_queries: int, num_keys: int, device=None):
     q_pos = torch.arange(num_keys - num_queries, num_keys, device=device)      # (Q,)
     k_pos = torch.arange(num_keys, device=device)                              # (S,)
     distance = (q_pos[:, None] - k_pos[None, :]).clamp(min=0)                  # (Q, S)
-    return -slopes.to(device)[:, None, None] * distance                        # (h, Q, S)
+    return -slopes.to(device)[:, None, None] * distance                     # (h, Q, S)
 
 class CausalSelfAttention(MultiHeadAttention):
     """Chapter 6's multi-head attention, causal, with a key-value cache and the
@@ -106,7 +106,7 @@ class CausalSelfAttention(MultiHeadAttention):
 
     def forward(self, X, cache=None):
         n, t = X.shape[1], 0 if cache is None else cache[0].shape[2]
-        q = self.split_heads(self.W_q(X))                             # (B, h, n, d_head)
+        q = self.split_heads(self.W_q(X))                          # (B, h, n, d_head)
         k = self.split_heads(self.W_k(X))
         v = self.split_heads(self.W_v(X))
         if self.position == "rope":
@@ -114,7 +114,7 @@ class CausalSelfAttention(MultiHeadAttention):
             cos, sin = rope_angles(n, self.d_head, self.rope_base, t, X.device)
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is not None:
-            k = torch.cat([cache[0], k], dim=2)                       # (B, h, t+n, d_head)
+            k = torch.cat([cache[0], k], dim=2)                  # (B, h, t+n, d_head)
             v = torch.cat([cache[1], v], dim=2)
         # step i (position t + i) may see positions 0 .. t + i
         mask = torch.ones(n, t + n, dtype=torch.bool, device=X.device).tril(t)
@@ -175,6 +175,11 @@ class GPT(nn.Module):
         for block in self.blocks:
             for W in (block.attn.W_o, block.mlp.W_2):
                 nn.init.normal_(W.weight, std=0.02 / math.sqrt(2 * cfg.num_layers))
+        if cfg.position == "sinusoidal":
+            # chapter 6's convention (Vaswani et al. 2017): N(0, 1/D) embeddings times
+            # sqrt(D) have unit scale, like the sinusoids; at GPT-2's std 0.02 the
+            # fixed sinusoids would drown the tokens
+            nn.init.normal_(self.tok_embed.weight, std=cfg.d_model ** -0.5)
 
     @staticmethod
     def _init(module):
@@ -186,6 +191,8 @@ class GPT(nn.Module):
     def embed(self, ids, start: int):
         n = ids.shape[1]
         X = self.tok_embed(ids)                                       # (B, n, D)
+        if self.cfg.position == "sinusoidal":
+            X = X * math.sqrt(self.cfg.d_model)
         if self.cfg.position == "learned":
             if start + n > self.cfg.context:
                 raise ValueError(
@@ -200,13 +207,14 @@ class GPT(nn.Module):
         return self.drop(X)
 
     def forward(self, ids, cache=None):
-        if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.is_floating_point():
+        if (not isinstance(ids, torch.Tensor) or ids.dim() != 2
+                or ids.is_floating_point()):
             raise ValueError("ids must be an integer tensor (B, n) of token ids; got "
                              f"{getattr(ids, 'dtype', type(ids).__name__)} "
                              f"{tuple(getattr(ids, 'shape', ()))}")
         if cache is not None and len(cache) != len(self.blocks):
-            raise ValueError(f"cache must hold one (k, v) per layer ({len(self.blocks)}); "
-                             f"got {len(cache)}")
+            raise ValueError(f"cache must hold one (k, v) per layer "
+                             f"({len(self.blocks)}); got {len(cache)}")
         start = 0 if cache is None else cache[0][0].shape[2]
         X = self.embed(ids, start)
         new_cache = []
@@ -258,6 +266,10 @@ def top_p_filter(logits, p: float):
     of them; set the rest to -inf. logits (..., V)."""
     if not 0.0 < p <= 1.0:
         raise ValueError(f"top_p must be in (0, 1]; got {p}")
+    if p == 1.0:
+        # the whole distribution: rounding in the cumulative sum could otherwise
+        # drop the least likely tokens
+        return logits
     probs = logits.softmax(dim=-1)
     ranked = probs.sort(dim=-1, descending=True).values               # (..., V)
     before = ranked.cumsum(dim=-1) - ranked   # mass of the tokens ranked above each

@@ -6,7 +6,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from attention_course.gpt import gelu_tanh
-from attention_course.transformer import FeedForward, TransformerConfig, sinusoidal_encoding
+from attention_course.transformer import (FeedForward, TransformerConfig,
+                                          sinusoidal_encoding)
 
 
 @dataclass
@@ -78,7 +79,8 @@ class RelativeAttention(nn.Module):
 
     def heads(self, X):
         B, S, _ = X.shape
-        return X.view(B, S, self.num_heads, self.d_head).transpose(1, 2)  # (B, h, S, dh)
+        X = X.view(B, S, self.num_heads, self.d_head)
+        return X.transpose(1, 2)                                        # (B, h, S, dh)
 
     def forward(self, X, memory):
         B, T, D = X.shape
@@ -120,10 +122,13 @@ class XLBlock(nn.Module):
 
 def update_memory(memory, hidden, length: int):
     """The last `length` states of [memory; hidden] (B, M + T, D), cut off from the
-    graph: the next segment reads them but sends no gradient back into them."""
+    graph: the next segment reads them but sends no gradient back into them. With
+    fewer than `length` states, all of them are kept."""
+    if length < 0:
+        raise ValueError(f"the memory length must be >= 0; got {length}")
     with torch.no_grad():
-        both = torch.cat([memory, hidden], dim=1)
-        return both[:, both.shape[1] - length:].detach()               # (B, <= M, D)
+        both = torch.cat([memory, hidden], dim=1)                      # (B, M + T, D)
+        return both[:, max(0, both.shape[1] - length):].detach()       # (B, <= M, D)
 
 class TransformerXL(nn.Module):
     """A Transformer-XL language model (Dai et al. 2019): no absolute positions,
@@ -155,7 +160,8 @@ class TransformerXL(nn.Module):
         return [torch.zeros(batch_size, 0, D, device=device) for _ in self.blocks]
 
     def forward(self, ids, memory=None):
-        if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.is_floating_point():
+        if (not isinstance(ids, torch.Tensor) or ids.dim() != 2
+                or ids.is_floating_point()):
             raise ValueError("ids must be an integer tensor (B, T) of token ids; got "
                              f"{getattr(ids, 'dtype', type(ids).__name__)} "
                              f"{tuple(getattr(ids, 'shape', ()))}")
@@ -163,8 +169,8 @@ class TransformerXL(nn.Module):
             memory = self.empty_memory(ids.shape[0], ids.device)
         if len(memory) != len(self.blocks) or any(
                 m.shape[0] != ids.shape[0] for m in memory):
-            raise ValueError(f"memory must hold one (B={ids.shape[0]}, M, D) tensor per "
-                             f"layer ({len(self.blocks)}); start a stream with "
+            raise ValueError(f"memory must hold one (B={ids.shape[0]}, M, D) tensor "
+                             f"per layer ({len(self.blocks)}); start a stream with "
                              "memory=None")
         X = self.drop(self.tok_embed(ids))                              # (B, T, D)
         new_memory = []
