@@ -30,6 +30,7 @@ Each run uses one thread; --jobs runs several at once. Times are process CPU sec
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
@@ -84,11 +85,14 @@ def as_stored(model):
     return model.eval()
 
 
-def save(model, name: str, meta: dict):
+def save(model, name: str, updates: int):
+    """float16 weights, with what load_language_model needs to rebuild the model."""
     from safetensors.torch import save_file
     state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
+    arch = "xl" if isinstance(model, TransformerXL) else "gpt"
     save_file(state, CHECKPOINTS / f"{name}.safetensors",
-              metadata={k: str(v) for k, v in meta.items()})
+              metadata={"arch": arch, "config": json.dumps(model.cfg.__dict__),
+                        "updates": str(updates)})
 
 
 def train(model, next_batch, updates: int, stream: bool = False):
@@ -140,8 +144,7 @@ def run_positions(job: dict) -> dict:
         learned_too_long = job["scheme"] == "learned" and L > SEGMENT
         bpc[str(L)] = None if learned_too_long else bits_per_char(model, test_ids, L)
     if job["save"] and job["seed"] == 0 and job["scheme"] == "rope":
-        save(model, "ch9_gpt_rope", {"config": model.cfg.__dict__,
-                                      "updates": job["updates"]})
+        save(model, "ch9_gpt_rope", job["updates"])
     return {**job, "bpc": bpc, "final_train_loss": statistics.mean(losses[-50:]),
             "cpu_s": round(cpu, 1),
             "parameters": sum(p.numel() for p in model.parameters())}
@@ -199,8 +202,7 @@ def run_memory(job: dict) -> dict:
     else:
         out["none"] = score_stream(model, test_ids, None)
     if job["save"] and job["seed"] == 0:
-        save(model, f"ch9_{job['model']}", {"config": model.cfg.__dict__,
-                                             "updates": job["updates"]})
+        save(model, f"ch9_{job['model']}", job["updates"])
     return {**job, "bpc": {k: v[0] for k, v in out.items()},
             "by_position": {k: v[1] for k, v in out.items()},
             "final_train_loss": statistics.mean(losses[-50:]), "cpu_s": round(cpu, 1),
