@@ -219,6 +219,16 @@ WRONG_ANSWERS = [
             states = hidden if memory is None else torch.cat([memory, hidden], dim=1)
             return states[:, -length:].detach()
         """),
+    _w("09_gpt", "update_memory", "start_may_be_negative",
+       "slices from M + T - length without clamping at 0: with more room than states "
+       "(length between M + T and 2 (M + T)) the start is negative and Python counts it "
+       "from the end, so only length - (M + T) states survive", False, """
+        def update_memory(memory, hidden, length):
+            if length < 0:
+                raise ValueError("length must be at least 0")
+            states = hidden if memory is None else torch.cat([memory, hidden], dim=1)
+            return states[:, states.shape[1] - length:].detach()
+        """),
     _w("09_gpt", "update_memory", "no_value_error",
        "no check of length: a negative length gives an empty memory instead of a "
        "ValueError", False, """
