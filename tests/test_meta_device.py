@@ -1,4 +1,4 @@
-"""Every course model of chapters 1-8 runs forward and backward with its parameters and inputs on
+"""Every course model of chapters 1-9 runs forward and backward with its parameters and inputs on
 PyTorch's `meta` device (shapes only, no data).
 
 A module that creates a tensor on a fixed device inside forward (torch.zeros(...) without
@@ -179,4 +179,37 @@ def test_bert_and_albert_run_on_meta(make_cfg):
     assert mlm_logits.device == META
     loss, _, _ = pretraining_loss(mlm_logits, pair_logits, ids(B, 6),
                                   torch.zeros(B, dtype=torch.long, device=META))
+    backward_reaches_every_parameter(model, loss)
+
+
+@pytest.mark.parametrize("position", ["learned", "sinusoidal", "rope", "alibi", "none"])
+def test_gpt_runs_on_meta(position):
+    """Chapter 9's GPT, each position scheme: forward, backward and cached steps on meta."""
+    from attention_course.gpt import GPT, GPTConfig
+    cfg = GPTConfig(vocab_size=V, context=16, d_model=16, num_heads=4, num_layers=2,
+                    dropout=0.1, position=position)
+    model = build(lambda: GPT(cfg))
+    logits, cache = model(ids(B, T))
+    assert logits.shape == (B, T, V) and logits.device == META
+    loss = F.cross_entropy(logits.reshape(-1, V), ids(B, T).reshape(-1))
+    backward_reaches_every_parameter(model, loss)
+    model.eval()
+    with torch.no_grad():
+        for _ in range(3):
+            step_logits, cache = model(ids(B, 1), cache)
+    assert step_logits.shape == (B, 1, V) and step_logits.device == META
+    assert all(k.shape == (B, 4, T + 3, 4) and k.device == META for k, _ in cache)
+
+
+def test_transformer_xl_runs_on_meta():
+    """Chapter 9's Transformer-XL: two segments through the memory, backward on meta."""
+    from attention_course.transformer_xl import TransformerXL, XLConfig
+    cfg = XLConfig(vocab_size=V, segment=T, memory=4, d_model=16, num_heads=4,
+                   num_layers=2, dropout=0.1)
+    model = build(lambda: TransformerXL(cfg))
+    _, memory = model(ids(B, T))
+    assert all(m.shape == (B, 4, 16) and m.device == META for m in memory)
+    logits, memory = model(ids(B, T), memory)
+    assert logits.shape == (B, T, V) and logits.device == META
+    loss = F.cross_entropy(logits.reshape(-1, V), ids(B, T).reshape(-1))
     backward_reaches_every_parameter(model, loss)
