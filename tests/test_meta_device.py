@@ -15,6 +15,7 @@ from attention_course.attention import AttentionSeq2Seq
 from attention_course.bert import (BertConfig, BertForPreTraining, NEVER_MASKED, albert_config,
                                    mask_tokens, pretraining_loss, token_types_from_ids)
 from attention_course.gated import GRU, LSTM
+from attention_course.gpt import GPT, POSITIONS, GPTConfig
 from attention_course.lm import CharLM
 from attention_course.rnn import RNN
 from attention_course.seq2seq import Seq2Seq, Seq2SeqConfig, seq2seq_loss
@@ -22,6 +23,7 @@ from attention_course.transformer import (DecoderLayer, EncoderLayer,
                                           LearnedPositionalEmbedding, MultiHeadAttention,
                                           SinusoidalPositionalEncoding, Transformer,
                                           TransformerConfig, causal_mask)
+from attention_course.transformer_xl import TransformerXL, XLConfig
 
 META = torch.device("meta")
 B, T, V = 3, 5, 20
@@ -182,10 +184,9 @@ def test_bert_and_albert_run_on_meta(make_cfg):
     backward_reaches_every_parameter(model, loss)
 
 
-@pytest.mark.parametrize("position", ["learned", "sinusoidal", "rope", "alibi", "none"])
+@pytest.mark.parametrize("position", POSITIONS)
 def test_gpt_runs_on_meta(position):
-    """Chapter 9's GPT, each position scheme: forward, backward and cached steps on meta."""
-    from attention_course.gpt import GPT, GPTConfig
+    """Chapter 9's GPT, each position scheme: forward, backward, cached steps."""
     cfg = GPTConfig(vocab_size=V, context=16, d_model=16, num_heads=4, num_layers=2,
                     dropout=0.1, position=position)
     model = build(lambda: GPT(cfg))
@@ -203,7 +204,6 @@ def test_gpt_runs_on_meta(position):
 
 def test_transformer_xl_runs_on_meta():
     """Chapter 9's Transformer-XL: two segments through the memory, backward on meta."""
-    from attention_course.transformer_xl import TransformerXL, XLConfig
     cfg = XLConfig(vocab_size=V, segment=T, memory=4, d_model=16, num_heads=4,
                    num_layers=2, dropout=0.1)
     model = build(lambda: TransformerXL(cfg))
