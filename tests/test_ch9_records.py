@@ -167,8 +167,8 @@ def test_rope_beats_learned_positions_on_shifted_dates():
     r = record("dates")
     rope, learned = runs(r, scheme="rope"), runs(r, scheme="learned")
     # at a shift longer than every training input (k=40; the dates have at most 29
-    # characters) RoPE too is near zero: there the chapter claims only that it fails
-    # less, so the test asks only that RoPE is not worse
+    # characters) RoPE too converts few, as the chapter says: there the test asks
+    # only that RoPE is not worse
     longest = max(run["train_chars"][1] for run in rope + learned)
     shifts = [k for k in long_context.SHIFTS if k > 0]
     assert [k for k in shifts if k <= longest]
