@@ -40,6 +40,9 @@ class GPTConfig:
         if self.num_heads < 1 or self.d_model % self.num_heads != 0:
             raise ValueError(f"d_model={self.d_model} must be divisible by "
                              f"num_heads={self.num_heads}")
+        if self.position == "sinusoidal" and self.d_model % 2:
+            raise ValueError("sinusoidal positions pair a sine with a cosine: d_model "
+                             f"must be even; got {self.d_model}")
         if self.position == "rope" and (self.d_model // self.num_heads) % 2:
             raise ValueError("RoPE rotates pairs of features: d_model / num_heads "
                              f"= {self.d_model // self.num_heads} must be even")
@@ -220,6 +223,10 @@ class GPT(nn.Module):
         if cache is not None and len(cache) != len(self.blocks):
             raise ValueError(f"cache must hold one (k, v) per layer "
                              f"({len(self.blocks)}); got {len(cache)}")
+        if cache is not None and cache[0][0].shape[0] != ids.shape[0]:
+            raise ValueError(f"the cache holds a batch of {cache[0][0].shape[0]} "
+                             f"sequences, ids have {ids.shape[0]}: continue the same "
+                             "batch, or start again with cache=None")
         start = 0 if cache is None else cache[0][0].shape[2]
         X = self.embed(ids, start)
         new_cache = []

@@ -278,6 +278,7 @@ def test_schemes_without_a_table_run_past_the_context(position):
     (dict(d_model=30, num_heads=4), "divisible"),
     (dict(d_model=12, num_heads=0), "divisible"),
     (dict(d_model=10, num_heads=2, position="rope"), "even"),
+    (dict(d_model=15, num_heads=3, position="sinusoidal"), "even"),
     (dict(vocab_size=0), "vocab_size"),
 ])
 def test_gpt_config_validation(kwargs, match):
@@ -311,6 +312,15 @@ def test_gpt_refuses_a_cache_of_the_wrong_depth():
         _, cache = model(random_ids(1, 4))
     with pytest.raises(ValueError, match="cache"):
         model(random_ids(1, 1), cache[:1])
+
+
+def test_gpt_refuses_a_cache_of_another_batch():
+    """A cache built for another batch size raises ValueError, not torch.cat's error."""
+    model = small_gpt("rope")
+    with torch.no_grad():
+        _, cache = model(random_ids(2, 3))
+    with pytest.raises(ValueError, match="batch of 2"):
+        model(random_ids(3, 1), cache)
 
 
 # ---------------------------------------------------------------- sampling
