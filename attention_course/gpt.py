@@ -20,7 +20,7 @@ class GPTConfig:
     """Sizes and choices of a decoder-only Transformer (Radford et al. 2019), named
     once. Chapter 9."""
     vocab_size: int = 0                 # V
-    context: int = 128                  # T: the window trained on; learned positions
+    max_len: int = 128                  # T: the window trained on; learned positions
     #                                     exist for 0 .. T-1 only
     d_model: int = 128                  # D
     num_heads: int = 4                  # h
@@ -172,7 +172,7 @@ class GPT(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.tok_embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.pos_embed = (nn.Embedding(cfg.context, cfg.d_model)
+        self.pos_embed = (nn.Embedding(cfg.max_len, cfg.d_model)
                           if cfg.position == "learned" else None)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(GPTBlock(cfg) for _ in range(cfg.num_layers))
@@ -202,11 +202,11 @@ class GPT(nn.Module):
         if self.cfg.position == "sinusoidal":
             X = X * math.sqrt(self.cfg.d_model)
         if self.cfg.position == "learned":
-            if start + n > self.cfg.context:
+            if start + n > self.cfg.max_len:
                 raise ValueError(
-                    f"learned positions exist for 0 .. {self.cfg.context - 1}; "
+                    f"learned positions exist for 0 .. {self.cfg.max_len - 1}; "
                     f"positions {start} .. {start + n - 1} were asked for. Feed at "
-                    f"most context={self.cfg.context} tokens (crop the prompt), or "
+                    f"most max_len={self.cfg.max_len} tokens (crop the prompt), or "
                     "use a scheme without a table (rope, alibi)")
             X = X + self.pos_embed(torch.arange(start, start + n, device=ids.device))
         elif self.cfg.position == "sinusoidal":
@@ -246,7 +246,7 @@ def copy_weights_from_hf_gpt2(ours: GPT, ref: nn.Module) -> GPT:
                          f"position='learned', not {ours.cfg.position!r}")
     t, D = ref.transformer, ours.cfg.d_model
     ours.tok_embed.weight.copy_(t.wte.weight)
-    ours.pos_embed.weight.copy_(t.wpe.weight[:ours.cfg.context])
+    ours.pos_embed.weight.copy_(t.wpe.weight[:ours.cfg.max_len])
     for block, h in zip(ours.blocks, t.h, strict=True):
         a = block.attn
         for i, W in enumerate((a.W_q, a.W_k, a.W_v)):

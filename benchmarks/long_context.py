@@ -68,11 +68,13 @@ def corpus():
     return vocab, vocab.encode(text), vocab.encode(bible_text("web", "test"))
 
 
-def build_lm(scheme: str, vocab_size: int, context: int = SEGMENT, memory: int = 0):
+def build_lm(scheme: str, vocab_size: int, length: int = SEGMENT, memory: int = 0):
+    """A GPT with position `scheme` trained on windows of `length`, or (scheme "xl") a
+    Transformer-XL with segments of `length`."""
     if scheme == "xl":
-        return TransformerXL(XLConfig(vocab_size=vocab_size, segment=context,
+        return TransformerXL(XLConfig(vocab_size=vocab_size, segment=length,
                                       memory=memory, **SIZE))
-    return GPT(GPTConfig(vocab_size=vocab_size, context=context, position=scheme,
+    return GPT(GPTConfig(vocab_size=vocab_size, max_len=length, position=scheme,
                          **SIZE))
 
 
@@ -274,8 +276,8 @@ def run_dates(job: dict) -> dict:
         ids[i, :len(s)] = s
         weight[i, len(src):len(s) - 1] = 1
     torch.manual_seed(job["seed"])
-    context = T + max(SHIFTS) + 1        # the table covers every shifted test input
-    model = GPT(GPTConfig(vocab_size=len(vocab), context=context,
+    max_len = T + max(SHIFTS) + 1        # the table covers every shifted test input
+    model = GPT(GPTConfig(vocab_size=len(vocab), max_len=max_len,
                           position=job["scheme"], d_model=64, num_heads=4,
                           num_layers=2))
     g = torch.Generator().manual_seed(job["seed"])

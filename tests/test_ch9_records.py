@@ -218,7 +218,7 @@ def test_checkpoint_loads_and_is_its_records_model(name):
     if name == "ch9_xl":
         assert config["segment"] == config["memory"] == r["segment"]
     else:
-        assert config["context"] == r["segment"]
+        assert config["max_len"] == r["segment"]
         assert config["position"] == ("rope" if kind == "rope" else "learned")
     parameters = sum(p.numel() for p in model.parameters())
     assert parameters == seed_zero(r, **{FIELDS[part][0]: kind})["parameters"]

@@ -40,7 +40,7 @@ def lively(model: nn.Module, seed: int = 0) -> nn.Module:
 
 def small_gpt(position: str, context: int = 16, seed: int = 0) -> GPT:
     torch.manual_seed(seed)
-    cfg = GPTConfig(vocab_size=V, context=context, d_model=16, num_heads=2,
+    cfg = GPTConfig(vocab_size=V, max_len=context, d_model=16, num_heads=2,
                     num_layers=2, position=position)
     return lively(GPT(cfg), seed)
 
@@ -67,7 +67,7 @@ def test_gpt_equals_transformers_gpt2():
     torch.manual_seed(0)
     ref = transformers.GPT2LMHeadModel(hf_cfg)
     lively(ref, seed=3)                          # biases and LayerNorms nontrivial too
-    ours = GPT(GPTConfig(vocab_size=50, context=32, d_model=32, num_heads=4,
+    ours = GPT(GPTConfig(vocab_size=50, max_len=32, d_model=32, num_heads=4,
                          num_layers=2, position="learned"))
     assert copy_weights_from_hf_gpt2(ours, ref) is ours
     ours.eval()
@@ -256,19 +256,19 @@ def test_learned_positions_refuse_to_overflow():
     """Learned positions past the context raise ValueError naming it, cache or not."""
     model = small_gpt("learned", context=8)
     ids = random_ids(1, 9)
-    with pytest.raises(ValueError, match="context=8"):
+    with pytest.raises(ValueError, match="max_len=8"):
         model(ids)
     with torch.no_grad():
         _, cache = model(ids[:, :8])
-    with pytest.raises(ValueError, match="context=8"):
+    with pytest.raises(ValueError, match="max_len=8"):
         model(ids[:, 8:], cache)
-    with pytest.raises(ValueError, match="context=8"):
+    with pytest.raises(ValueError, match="max_len=8"):
         generate(model, ids[:, :4], 6, temperature=0)   # feeds position 8
 
 
 @pytest.mark.parametrize("position", ["rope", "alibi", "sinusoidal", "none"])
 def test_schemes_without_a_table_run_past_the_context(position):
-    """Positions other than learned run on sequences longer than cfg.context."""
+    """Positions other than learned run on sequences longer than cfg.max_len."""
     logits, _ = small_gpt(position, context=8)(random_ids(1, 20))
     assert logits.shape == (1, 20, V) and torch.isfinite(logits).all()
 

@@ -187,7 +187,7 @@ def test_bert_and_albert_run_on_meta(make_cfg):
 @pytest.mark.parametrize("position", POSITIONS)
 def test_gpt_runs_on_meta(position):
     """Chapter 9's GPT, each position scheme: forward, backward, cached steps."""
-    cfg = GPTConfig(vocab_size=V, context=16, d_model=16, num_heads=4, num_layers=2,
+    cfg = GPTConfig(vocab_size=V, max_len=16, d_model=16, num_heads=4, num_layers=2,
                     dropout=0.1, position=position)
     model = build(lambda: GPT(cfg))
     logits, cache = model(ids(B, T))
