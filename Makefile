@@ -117,7 +117,7 @@ train-ch8: $(STAMP)  ## train chapter 8's ViT and CNN checkpoints (ARGS=... adde
 	$(PY) tools/train_vision.py --arch cnn --epochs 20 --hidden 128 --augment --threads 1 $(ARGS)
 	$(PY) benchmarks/vit_regime.py --jobs 2
 
-train-ch9: $(STAMP)  ## chapter 9's three checkpoints and its four records (positions, memory, copy, dates; about 50 CPU-minutes, 2 jobs)
+train-ch9: $(STAMP)  ## chapter 9's three checkpoints and its four records (positions, memory, copy, dates; about 60 CPU-minutes, 2 jobs)
 	for part in positions memory copy dates; do \
 	  $(PY) benchmarks/long_context.py --part $$part --jobs 2 || exit 1; done
 

@@ -24,7 +24,7 @@ import long_context  # noqa: E402
 
 PARTS = ("positions", "memory", "copy", "dates")
 FIELDS = {"positions": ("scheme", long_context.SCHEMES),
-          "memory": ("model", ("gpt", "xl")),
+          "memory": ("model", long_context.MEMORY_MODELS),
           "copy": ("train_memory", (0, long_context.COPY_SEGMENT)),
           "dates": ("scheme", long_context.DATE_SCHEMES)}
 
@@ -127,6 +127,19 @@ def test_memory_helps_beyond_seed_noise():
         with_memory = [run["bpc"][str(M)] for run in xl]
         assert beyond_noise(gpt, with_memory), M
         assert beyond_noise(no_memory, with_memory), M
+
+
+def test_memory_beats_the_gpt_at_equal_compute():
+    """XL with its memory beats the GPT given XL's CPU time (more updates) too."""
+    r = record("memory")
+    gpt_cpu = runs(r, model="gpt_equal_cpu")
+    xl = runs(r, model="xl")
+    # the GPT really spent about XL's CPU time, with more updates than XL
+    assert all(run["updates_run"] > r["updates"] for run in gpt_cpu)
+    ratio = sum(run["cpu_s"] for run in gpt_cpu) / sum(run["cpu_s"] for run in xl)
+    assert 0.85 < ratio < 1.15, ratio
+    with_memory = [run["bpc"][str(r["segment"])] for run in xl]
+    assert beyond_noise([run["bpc"]["none"] for run in gpt_cpu], with_memory)
 
 
 def test_memory_gain_is_the_memory_and_arrives_early():
