@@ -7,7 +7,10 @@ next to the one before it, and describes them with a small grammar:
     a bag above a sneaker, a dress to its right, a coat below it
 
 The first clause places the first item relative to the second; every later clause
-places its item relative to the item named just before it. Every item's box (the square
+places its item relative to the item named just before it. Items are named in one
+order fixed by the layout (the path through their cells that comes first in reading
+order), so every scene has exactly one caption, as a model that reads the image could
+know it. Every item's box (the square
 it was pasted into) comes with the scene, so that a model's attention can be checked
 against where the item really is. Scenes are a deterministic function of (split, seed,
 config): the same call gives the same pixels, captions and boxes on every machine, and
@@ -117,6 +120,30 @@ def _walk(rng: random.Random, grid: int, length: int) -> list[tuple[int, int]]:
             return path
 
 
+def canonical_path(cells) -> list[tuple[int, int]]:
+    """The order in which a caption names items in these cells: of all paths through
+    every cell, each next to the one before, the first in reading order (compare the
+    first cells' (row, column), then the second's, ...). One caption per layout."""
+    cells = sorted({(int(r), int(c)) for r, c in cells})
+
+    def extend(path):                    # depth-first in sorted order: the first
+        if len(path) == len(cells):      # complete path found is the smallest
+            return path
+        for cell in cells:
+            d = (cell[0] - path[-1][0], cell[1] - path[-1][1])
+            if cell not in path and d in FIRST_RELATIONS:
+                found = extend(path + [cell])
+                if found:
+                    return found
+        return None
+
+    for start in cells:
+        found = extend([start])
+        if found:
+            return found
+    raise ValueError(f"no path joins the cells {cells}, each next to the one before")
+
+
 def source_images(split: str):
     """The Fashion-MNIST images and labels a split's scenes draw on."""
     from attention_course.data import load_fashion_mnist
@@ -152,7 +179,7 @@ def make_scenes(n: int, split: str = "train", seed: int = 0,
     captions, all_labels, all_cells, all_boxes = [], [], [], []
     for s in range(n):
         k = rng.randint(config.min_items, config.max_items)
-        path = _walk(rng, config.grid, k)
+        path = canonical_path(_walk(rng, config.grid, k))
         picks = [rng.randrange(len(images)) for _ in range(k)]
         boxes = []
         for (r, c), i in zip(path, picks):
