@@ -41,7 +41,7 @@ SPLITS = ("train", "dev", "test")
 class SceneConfig:
     """How scenes are drawn, named once. Chapter 10."""
     grid: int = 2                 # the canvas is grid x grid cells
-    cell: int = 28                # pixels per cell side; an item sits inside its cell
+    cell: int = 32                # pixels per cell side; an item sits inside its cell
     min_items: int = 2
     max_items: int = 4
 
