@@ -1,4 +1,4 @@
-"""Every course model of chapters 1-9 runs forward and backward with its parameters and inputs on
+"""Every course model of chapters 1-10 runs forward and backward with its parameters and inputs on
 PyTorch's `meta` device (shapes only, no data).
 
 A module that creates a tensor on a fixed device inside forward (torch.zeros(...) without
@@ -14,6 +14,8 @@ from torch.nn import functional as F
 from attention_course.attention import AttentionSeq2Seq
 from attention_course.bert import (BertConfig, BertForPreTraining, NEVER_MASKED, albert_config,
                                    mask_tokens, pretraining_loss, token_types_from_ids)
+from attention_course.captioning import (CaptionConfig, CaptionTrainConfig,
+                                         CaptionVocab, build_captioner, caption_loss)
 from attention_course.gated import GRU, LSTM
 from attention_course.gpt import GPT, POSITIONS, GPTConfig
 from attention_course.lm import CharLM
@@ -213,3 +215,25 @@ def test_transformer_xl_runs_on_meta():
     assert logits.shape == (B, T, V) and logits.device == META
     loss = F.cross_entropy(logits.reshape(-1, V), ids(B, T).reshape(-1))
     backward_reaches_every_parameter(model, loss)
+
+
+@pytest.mark.parametrize("attention", ["none", "soft"])
+def test_captioner_runs_on_meta(attention):
+    """Chapter 10's captioners on uint8 scenes: encoder, decoder, loss with the doubly
+    stochastic penalty, backward; and greedy steps. (Hard attention samples with
+    torch.multinomial, which the meta device cannot run: it has no values to draw
+    from.)"""
+    vocab = CaptionVocab()
+    model = build(lambda: build_captioner(CaptionConfig(len(vocab), attention=attention)))
+    images = torch.empty(B, 64, 64, dtype=torch.uint8, device=META)
+    tgt_in = torch.randint(4, len(vocab), (B, T), device=META)
+    tgt_out = torch.randint(4, len(vocab), (B, T), device=META)
+    loss, nll = caption_loss(model, images, tgt_in, tgt_out, CaptionTrainConfig())
+    assert nll.shape == (B,) and nll.device == META
+    backward_reaches_every_parameter(model, loss)
+    model.eval()
+    with torch.no_grad():
+        memory, state = model.encode(images)
+        logits, state, alpha = model.step(tgt_in[:, 0], state, memory)
+    assert logits.shape == (B, len(vocab)) and logits.device == META
+    assert (alpha is None) == (attention == "none")
