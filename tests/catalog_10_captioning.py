@@ -2,7 +2,7 @@
 from grading_catalog_base import _r, _w
 
 WRONG_ANSWERS = [
-    # ------------------------------------------------ 10_captioning: doubly_stochastic_penalty
+    # ----------------------------------------- 10_captioning: doubly_stochastic_penalty
     _w("10_captioning", "doubly_stochastic_penalty", "counts_padding",
        "sums the weights of every step, the padding after a caption's end included",
        True, """
@@ -13,7 +13,8 @@ WRONG_ANSWERS = [
             return lam * ((1 - coverage) ** 2).sum(dim=1).mean()
         """),
     _w("10_captioning", "doubly_stochastic_penalty", "sum_over_batch",
-       "adds the captions' penalties instead of averaging them over the batch", True, """
+       "adds the captions' penalties instead of averaging them over the batch",
+       True, """
         def doubly_stochastic_penalty(alphas, mask, lam=1.0):
             if alphas.dim() != 3 or mask.shape != alphas.shape[:2]:
                 raise ValueError("alphas must be (B, T, L) and mask (B, T)")
@@ -37,8 +38,8 @@ WRONG_ANSWERS = [
             return lam * ((1 - coverage) ** 2).mean()
         """),
     _w("10_captioning", "doubly_stochastic_penalty", "detached",
-       "goes through a Python number: the value is right, but no gradient reaches alphas",
-       False, """
+       "goes through a Python number: the value is right, but no gradient reaches "
+       "alphas", False, """
         def doubly_stochastic_penalty(alphas, mask, lam=1.0):
             if alphas.dim() != 3 or mask.shape != alphas.shape[:2]:
                 raise ValueError("alphas must be (B, T, L) and mask (B, T)")
@@ -55,13 +56,14 @@ WRONG_ANSWERS = [
             return lam * ((1 - coverage) ** 2).sum(dim=1).mean()
         """),
     _w("10_captioning", "doubly_stochastic_penalty", "no_value_error",
-       "checks no shape: a mismatched mask fails with a broadcasting RuntimeError, and a "
-       "2-dimensional alphas with a mask of its shape gives a number", False, """
+       "checks no shape: a mismatched mask fails with a broadcasting RuntimeError, "
+       "and a 2-dimensional alphas with a mask of its shape gives a number", False,
+       """
         def doubly_stochastic_penalty(alphas, mask, lam=1.0):
             coverage = (alphas * mask.unsqueeze(-1)).sum(dim=1)
             return lam * ((1 - coverage) ** 2).sum(dim=1).mean()
         """),
-    # ------------------------------------------------------------ 10_captioning: box_locations
+    # ----------------------------------------------------- 10_captioning: box_locations
     _w("10_captioning", "box_locations", "inclusive_edges",
        "keeps a centre on the bottom or right edge (<= instead of <)", False, """
         def box_locations(box, grid, image_size):
@@ -120,8 +122,8 @@ WRONG_ANSWERS = [
             return (rows[:, None] & cols[None, :]).flatten()
         """),
     _w("10_captioning", "box_locations", "no_value_error",
-       "checks nothing: a box of five numbers keeps its first four, a grid of 0 gives an "
-       "empty tensor", False, """
+       "checks nothing: a box of five numbers keeps its first four, a grid of 0 gives "
+       "an empty tensor", False, """
         def box_locations(box, grid, image_size):
             top, left, bottom, right = [float(v) for v in box][:4]
             centres = (torch.arange(grid) + 0.5) * image_size / grid
@@ -129,10 +131,10 @@ WRONG_ANSWERS = [
             cols = (left <= centres) & (centres < right)
             return (rows[:, None] & cols[None, :]).flatten()
         """),
-    # ---------------------------------------------------------- 10_captioning: energy_pointing
+    # --------------------------------------------------- 10_captioning: energy_pointing
     _w("10_captioning", "energy_pointing", "argmax",
-       "scores the pointing game instead: 1.0 when the peak is inside the box, else 0.0",
-       True, """
+       "scores the pointing game instead: 1.0 when the peak is inside the box, else "
+       "0.0", True, """
         def energy_pointing(alpha, box, grid, image_size):
             if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
                 raise ValueError("alpha must be (G * G,) with a positive sum")
@@ -144,7 +146,8 @@ WRONG_ANSWERS = [
             return float(inside[alpha.argmax()])
         """),
     _w("10_captioning", "energy_pointing", "not_normalised",
-       "returns the weight inside the box without dividing by the total weight", False, """
+       "returns the weight inside the box without dividing by the total weight",
+       False, """
         def energy_pointing(alpha, box, grid, image_size):
             if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
                 raise ValueError("alpha must be (G * G,) with a positive sum")
@@ -192,8 +195,8 @@ WRONG_ANSWERS = [
             return float(alpha[inside].sum() / alpha.sum())
         """),
     _w("10_captioning", "energy_pointing", "no_value_error",
-       "checks nothing: a (G, G) map is flattened silently and weights that sum to zero "
-       "give nan", False, """
+       "checks nothing: a (G, G) map is flattened silently and weights that sum to "
+       "zero give nan", False, """
         def energy_pointing(alpha, box, grid, image_size):
             alpha = alpha.reshape(-1)
             top, left, bottom, right = [float(v) for v in box]
@@ -203,7 +206,7 @@ WRONG_ANSWERS = [
             inside = (rows[:, None] & cols[None, :]).flatten()[:alpha.numel()]
             return float(alpha[inside].sum() / alpha.sum())
         """),
-    # ------------------------------------------------------ 10_captioning: reinforce_surrogate
+    # ----------------------------------------------- 10_captioning: reinforce_surrogate
     _w("10_captioning", "reinforce_surrogate", "no_baseline",
        "weights the log-probabilities by the rewards alone, without subtracting the "
        "baseline", True, """
@@ -214,8 +217,8 @@ WRONG_ANSWERS = [
             return -(rewards.detach() * chosen).mean()
         """),
     _w("10_captioning", "reinforce_surrogate", "rewards_not_detached",
-       "lets the gradient flow into the rewards (and so into the decoder that made them)",
-       False, """
+       "lets the gradient flow into the rewards (and so into the decoder that made "
+       "them)", False, """
         def reinforce_surrogate(logp, mask, rewards, baseline):
             if mask.shape != logp.shape or rewards.shape != logp.shape[:1]:
                 raise ValueError("mask must be (B, T) like logp, rewards (B,)")
@@ -273,10 +276,10 @@ WRONG_ANSWERS = [
             advantage = (rewards - baseline).detach()
             return -(advantage * (logp * mask).sum(dim=1)).mean()
         """),
-    # ------------------------------------------------------------ 10_captioning: parse_caption
+    # ----------------------------------------------------- 10_captioning: parse_caption
     _w("10_captioning", "parse_caption", "left_right_swapped",
-       "reads 'to its left' as one column to the right, and 'to its right' as one to the "
-       "left", True, """
+       "reads 'to its left' as one column to the right, and 'to its right' as one to "
+       "the left", True, """
         def parse_caption(caption):
             first = {"above": (1, 0), "below": (-1, 0), "left of": (0, 1),
                      "right of": (0, -1)}
@@ -390,8 +393,8 @@ WRONG_ANSWERS = [
             return layout
         """),
     _w("10_captioning", "parse_caption", "one_based",
-       "puts the first item at (1, 1), as if rows and columns were counted from 1", True,
-       """
+       "puts the first item at (1, 1), as if rows and columns were counted from 1",
+       True, """
         def parse_caption(caption):
             first = {"above": (1, 0), "below": (-1, 0), "left of": (0, 1),
                      "right of": (0, -1)}
@@ -421,7 +424,8 @@ WRONG_ANSWERS = [
             return layout
         """),
     _w("10_captioning", "parse_caption", "no_taken_check",
-       "accepts a clause that puts its item where an earlier item already is", False, """
+       "accepts a clause that puts its item where an earlier item already is",
+       False, """
         def parse_caption(caption):
             first = {"above": (1, 0), "below": (-1, 0), "left of": (0, 1),
                      "right of": (0, -1)}
@@ -447,8 +451,8 @@ WRONG_ANSWERS = [
             return layout
         """),
     _w("10_captioning", "parse_caption", "strict_separators",
-       "splits at ', ' and at single spaces: right for caption_of's own captions, wrong "
-       "for spaces around a clause or runs of spaces", False, """
+       "splits at ', ' and at single spaces: right for caption_of's own captions, "
+       "wrong for spaces around a clause or runs of spaces", False, """
         def parse_caption(caption):
             first = {"above": (1, 0), "below": (-1, 0), "left of": (0, 1),
                      "right of": (0, -1)}
@@ -533,7 +537,8 @@ WRONG_ANSWERS = [
             return layout
         """),
     _w("10_captioning", "parse_caption", "positions_as_lists",
-       "gives each position as a list [row, col] instead of a tuple (row, col)", True, """
+       "gives each position as a list [row, col] instead of a tuple (row, col)",
+       True, """
         def parse_caption(caption):
             first = {"above": (1, 0), "below": (-1, 0), "left of": (0, 1),
                      "right of": (0, -1)}
@@ -563,14 +568,15 @@ WRONG_ANSWERS = [
         """),
 ]
 
-# Correct answers written another way: each must keep every point (tests/grading_catalog_base.py).
+# Correct answers written another way: each must keep every point
+# (tests/grading_catalog_base.py).
 RIGHT_ANSWERS = [
     _r("10_captioning", "doubly_stochastic_penalty", "einsum_float_mask",
-       "the coverage by einsum with the mask turned into 0/1 weights, the batch mean as a "
-       "sum divided by B", """
+       "the coverage by einsum with the mask turned into 0/1 weights, the batch mean "
+       "as a sum divided by B", """
         def doubly_stochastic_penalty(alphas, mask, lam=1.0):
             if len(alphas.shape) != 3:
-                raise ValueError(f"alphas has shape {tuple(alphas.shape)}, not (B, T, L)")
+                raise ValueError(f"alphas is {tuple(alphas.shape)}, not (B, T, L)")
             if mask.shape != alphas.shape[:2]:
                 raise ValueError(f"mask {tuple(mask.shape)} is not (B, T)")
             weights = mask.to(alphas.dtype)
@@ -620,8 +626,8 @@ RIGHT_ANSWERS = [
             return -torch.dot(advantage, per_caption) / logp.shape[0]
         """),
     _r("10_captioning", "parse_caption", "regex_complex_numbers",
-       "regular expressions for the two clause forms, positions kept as complex numbers "
-       "(row + column j) and converted at the end", """
+       "regular expressions for the two clause forms, positions kept as complex "
+       "numbers (row + column j) and converted at the end", """
         import re
 
         def parse_caption(caption):

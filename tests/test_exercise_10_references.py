@@ -1,13 +1,14 @@
 """Exercise 10's solution against independent computations.
 
-The grader compares a student's records with the *solution's* records (tests/test_grading*.py),
-so the solution must itself be right. Its hidden checks cannot compare anything, so the
-comparisons live here: the solution functions of solutions/10_captioning, run in this process,
-against the definitions read literally (Python loops over exact fractions), autograd's
-gradcheck, a Monte Carlo check that the REINFORCE surrogate's gradient is an unbiased
-estimate of the gradient of the expected reward, and attention_course.scenes: every layout
-caption_of can write is parsed back to its cells, and the boxes of its scenes hold exactly
-the locations of their cells. Fast (no kernel, no nbgrader).
+The grader compares a student's records with the *solution's* records
+(tests/test_grading*.py), so the solution must itself be right. Its hidden checks cannot
+compare anything, so the comparisons live here: the solution functions of
+solutions/10_captioning, run in this process, against the definitions read literally
+(Python loops, exact fractions), autograd's gradcheck, a Monte Carlo check that the
+REINFORCE surrogate's gradient is an unbiased estimate of the gradient of the expected
+reward, and attention_course.scenes: every layout caption_of can write is parsed back to
+its cells, and the boxes of its scenes hold exactly the locations of their cells. Fast
+(no kernel, no nbgrader).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from grading_harness import source_notebook
 
 TASKS = ("doubly_stochastic_penalty", "box_locations", "energy_pointing",
          "reinforce_surrogate", "parse_caption")
-BLANK = (torch.zeros(10, 28, 28, dtype=torch.uint8), torch.arange(10))   # no pixels needed
+BLANK = (torch.zeros(10, 28, 28, dtype=torch.uint8), torch.arange(10))   # no pixels
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +43,14 @@ def prefix_mask(lengths, T) -> torch.Tensor:
     return torch.arange(T)[None, :] < torch.as_tensor(lengths)[:, None]     # (B, T)
 
 
-# ---------------------------------------------------------------- doubly_stochastic_penalty
+def random_box(ends) -> tuple:
+    """(top, left, bottom, right) from a (2, 2) tensor of sorted corners, inclusive."""
+    return (int(ends[0, 0]), int(ends[0, 1]), int(ends[1, 0]) + 1, int(ends[1, 1]) + 1)
+
+
+# ------------------------------------------------------------ doubly_stochastic_penalty
 def penalty_by_loops(alphas, mask, lam) -> float:
-    """Xu et al.'s eq. 14 read literally, in Python floats, then averaged over the batch."""
+    """Xu et al.'s eq. 14 read literally, in Python floats, averaged over the batch."""
     B, T, L = alphas.shape
     total = 0.0
     for n in range(B):
@@ -58,24 +64,28 @@ def penalty_by_loops(alphas, mask, lam) -> float:
 def test_penalty_is_the_definition(solution, seed):
     g = torch.Generator().manual_seed(seed)
     B, T, L = 3, 7, 10
-    alphas = torch.softmax(3 * torch.randn(B, T, L, generator=g, dtype=torch.float64), -1)
+    scores = 3 * torch.randn(B, T, L, generator=g, dtype=torch.float64)
+    alphas = torch.softmax(scores, -1)
     lengths = torch.randint(0, T + 1, (B,), generator=g)
     mask = prefix_mask(lengths, T)
     for lam in (1.0, 0.3):
         got = solution["doubly_stochastic_penalty"](alphas, mask, lam)
         assert got.dtype == torch.float64 and got.shape == ()
-        assert float(got) == pytest.approx(penalty_by_loops(alphas, mask, lam), abs=1e-12)
+        expected = penalty_by_loops(alphas, mask, lam)
+        assert float(got) == pytest.approx(expected, abs=1e-12)
 
 
 def test_penalty_is_zero_when_every_location_is_seen_once(solution):
-    # T = L steps, each looking at one location, every location once: coverage 1 everywhere
+    # T = L steps, each looking at one location, every location once: coverage 1
     orders = torch.stack([torch.randperm(6, generator=torch.Generator().manual_seed(k))
                           for k in range(4)])                               # (B, T)
     alphas = torch.nn.functional.one_hot(orders, 6).double()                # (B, T, L)
     mask = torch.ones(4, 6, dtype=torch.bool)
     assert float(solution["doubly_stochastic_penalty"](alphas, mask)) == 0.0
     mask[0, 5] = False                  # the last step of caption 0 becomes padding
-    assert float(solution["doubly_stochastic_penalty"](alphas, mask)) == pytest.approx(0.25)
+    # caption 0 misses one location: (1 - 0)^2 = 1, over a batch of 4
+    penalty = solution["doubly_stochastic_penalty"](alphas, mask)
+    assert float(penalty) == pytest.approx(0.25)
 
 
 def test_penalty_gradient(solution):
@@ -93,15 +103,16 @@ def test_penalty_gradient(solution):
 
 def test_penalty_refuses_bad_shapes(solution):
     alphas, mask = torch.rand(2, 3, 4), torch.ones(2, 3, dtype=torch.bool)
-    for a, m in ((alphas, mask[:, :2]), (alphas, mask[0]), (alphas.reshape(2, 3, 2, 2), mask),
+    for a, m in ((alphas, mask[:, :2]), (alphas, mask[0]),
+                 (alphas.reshape(2, 3, 2, 2), mask),
                  (alphas[0], torch.ones(3, 4, dtype=torch.bool))):
         with pytest.raises(ValueError, match="doubly_stochastic_penalty"):
             solution["doubly_stochastic_penalty"](a, m)
 
 
-# ------------------------------------------------------------------------- box_locations
+# ------------------------------------------------------------------------ box_locations
 def inside_by_fractions(box, grid, image_size) -> list[bool]:
-    """Row by row, exact: the centre ((r + 1/2) S / G, (c + 1/2) S / G) inside the box."""
+    """Row by row, exact: is the centre ((r + 1/2) S / G, (c + 1/2) S / G) inside?"""
     top, left, bottom, right = (Fraction(v).limit_denominator(10**6) for v in box)
     flags = []
     for r, c in itertools.product(range(grid), repeat=2):
@@ -111,13 +122,13 @@ def inside_by_fractions(box, grid, image_size) -> list[bool]:
     return flags
 
 
-@pytest.mark.parametrize("grid,image_size", [(14, 56), (7, 56), (5, 56), (8, 32), (3, 10),
-                                             (1, 56), (16, 64)])
+@pytest.mark.parametrize("grid,image_size", [(14, 56), (7, 56), (5, 56), (8, 32),
+                                             (3, 10), (1, 56), (16, 64)])
 def test_box_locations_is_the_definition(solution, grid, image_size):
     g = torch.Generator().manual_seed(grid * 100 + image_size)
     for _ in range(60):
         ends = torch.randint(-5, image_size + 5, (2, 2), generator=g).sort(dim=0).values
-        box = (int(ends[0, 0]), int(ends[0, 1]), int(ends[1, 0]) + 1, int(ends[1, 1]) + 1)
+        box = random_box(ends)
         got = solution["box_locations"](box, grid, image_size)
         assert got.dtype == torch.bool and got.shape == (grid * grid,)
         assert got.tolist() == inside_by_fractions(box, grid, image_size), box
@@ -130,15 +141,18 @@ def test_box_locations_holds_the_cells_of_scene_items(solution):
         for box, (row, col) in zip(boxes, cells.tolist()):
             expected = torch.zeros(14, 14, dtype=torch.bool)
             expected[7 * row:7 * row + 7, 7 * col:7 * col + 7] = True
-            assert torch.equal(solution["box_locations"](box, 14, 56), expected.flatten())
+            got = solution["box_locations"](box, 14, 56)
+            assert torch.equal(got, expected.flatten())
     # items at random offsets inside 32-pixel cells: a 28-pixel box always holds 7 x 7
     # centres of a 4-pixel grid, wherever it sits
-    roomy = scenes.make_scenes(40, seed=4, source=BLANK, config=scenes.SceneConfig(cell=32))
+    roomy = scenes.make_scenes(40, seed=4, source=BLANK,
+                               config=scenes.SceneConfig(cell=32))
     for boxes in roomy.boxes:
         for box in boxes:
             inside = solution["box_locations"](box, 16, 64).reshape(16, 16)
             assert int(inside.sum()) == 49
-            rows, cols = inside.any(1).nonzero().flatten(), inside.any(0).nonzero().flatten()
+            rows = inside.any(1).nonzero().flatten()
+            cols = inside.any(0).nonzero().flatten()
             assert rows.tolist() == list(range(int(rows[0]), int(rows[0]) + 7))
             assert cols.tolist() == list(range(int(cols[0]), int(cols[0]) + 7))
 
@@ -150,15 +164,16 @@ def test_box_locations_refuses_bad_arguments(solution):
             solution["box_locations"](box, grid, size)
 
 
-# ------------------------------------------------------------------------ energy_pointing
+# ---------------------------------------------------------------------- energy_pointing
 def test_energy_is_the_definition(solution):
     g = torch.Generator().manual_seed(11)
     for grid, image_size in ((14, 56), (5, 56), (7, 56)):
         L = grid * grid
         for _ in range(20):
-            alpha = torch.rand(L, generator=g) ** 4 * float(torch.rand(1, generator=g) * 3)
+            scale = float(torch.rand(1, generator=g) * 3)
+            alpha = torch.rand(L, generator=g) ** 4 * scale
             ends = torch.randint(0, image_size, (2, 2), generator=g).sort(dim=0).values
-            box = (int(ends[0, 0]), int(ends[0, 1]), int(ends[1, 0]) + 1, int(ends[1, 1]) + 1)
+            box = random_box(ends)
             flags = inside_by_fractions(box, grid, image_size)
             share = (sum(float(a) for a, f in zip(alpha, flags) if f)
                      / sum(float(a) for a in alpha))
@@ -182,7 +197,7 @@ def test_energy_refuses_bad_maps(solution):
             solution["energy_pointing"](alpha, (0, 0, 28, 28), 14, 56)
 
 
-# -------------------------------------------------------------------- reinforce_surrogate
+# ------------------------------------------------------------------ reinforce_surrogate
 def test_surrogate_value_and_gradient(solution):
     g = torch.Generator().manual_seed(21)
     B, T = 5, 6
@@ -194,7 +209,8 @@ def test_surrogate_value_and_gradient(solution):
     expected = -sum((float(rewards[n]) - baseline)
                     * sum(float(logp.detach()[n, t]) for t in range(T) if mask[n, t])
                     for n in range(B)) / B
-    assert loss.dtype == torch.float64 and float(loss) == pytest.approx(expected, abs=1e-12)
+    assert loss.dtype == torch.float64
+    assert loss.item() == pytest.approx(expected, abs=1e-12)
     loss.backward()
     torch.testing.assert_close(logp.grad, -(rewards - baseline)[:, None] * mask / B)
 
@@ -235,16 +251,17 @@ def test_surrogate_sends_no_gradient_into_rewards_or_baseline(solution):
 
 
 def test_surrogate_refuses_bad_shapes(solution):
-    logp, mask, rewards = torch.randn(3, 4), torch.ones(3, 4, dtype=torch.bool), torch.randn(3)
+    logp, rewards = torch.randn(3, 4), torch.randn(3)
+    mask = torch.ones(3, 4, dtype=torch.bool)
     for m, r in ((mask[:, :3], rewards), (mask, rewards[:2]), (mask, rewards[:, None])):
         with pytest.raises(ValueError, match="reinforce_surrogate"):
             solution["reinforce_surrogate"](logp, m, r, 0.0)
 
 
-# -------------------------------------------------------------------------- parse_caption
+# ------------------------------------------------------------------------ parse_caption
 def paths(grid: int, length: int):
-    """Every path of `length` distinct cells of a grid x grid board, each next to the one
-    before it."""
+    """Every path of `length` distinct cells of a grid x grid board, each next to the
+    one before it."""
     def extend(path):
         if len(path) == length:
             yield path
