@@ -64,69 +64,136 @@ WRONG_ANSWERS = [
             return lam * ((1 - coverage) ** 2).sum(dim=1).mean()
         """),
     # ----------------------------------------------------- 10_captioning: box_locations
+    _w("10_captioning", "box_locations", "window_over_two",
+       "puts the centre at window / 2 past the window's first pixel instead of "
+       "(window - 1) / 2, half a pixel too far down and across", True, """
+        def box_locations(box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            centres = window / 2 + stride * torch.arange(grid)
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            return (rows[:, None] & cols[None, :]).flatten()
+        """),
+    _w("10_captioning", "box_locations", "equal_cells",
+       "cuts the pixels the windows cover into G equal cells and takes their centres, "
+       "(r + 1/2) S / G with S = stride (G - 1) + window, as if the locations did not "
+       "overlap", True, """
+        def box_locations(box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            side = stride * (grid - 1) + window
+            centres = (torch.arange(grid) + 0.5) * side / grid
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            return (rows[:, None] & cols[None, :]).flatten()
+        """),
     _w("10_captioning", "box_locations", "inclusive_edges",
        "keeps a centre on the bottom or right edge (<= instead of <)", False, """
-        def box_locations(box, grid, image_size):
+        def box_locations(box, grid, stride=4, window=28):
             top, left, bottom, right = [float(v) for v in box]
-            if grid < 1 or image_size < 1:
-                raise ValueError("grid and image_size must be at least 1")
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres <= bottom)
             cols = (left <= centres) & (centres <= right)
             return (rows[:, None] & cols[None, :]).flatten()
         """),
     _w("10_captioning", "box_locations", "corners",
-       "tests the top-left corner of each location's square instead of its centre",
-       False, """
-        def box_locations(box, grid, image_size):
+       "tests the first pixel of each location's window (its top left corner) instead "
+       "of its centre", True, """
+        def box_locations(box, grid, stride=4, window=28):
             top, left, bottom, right = [float(v) for v in box]
-            if grid < 1 or image_size < 1:
-                raise ValueError("grid and image_size must be at least 1")
-            corners = torch.arange(grid) * image_size / grid
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            corners = stride * torch.arange(grid)
             rows = (top <= corners) & (corners < bottom)
             cols = (left <= corners) & (corners < right)
             return (rows[:, None] & cols[None, :]).flatten()
         """),
+    _w("10_captioning", "box_locations", "stride_window_swapped",
+       "swaps the roles of stride and window: centres (stride - 1) / 2 + window r",
+       True, """
+        def box_locations(box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            centres = (stride - 1) / 2 + window * torch.arange(grid)
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            return (rows[:, None] & cols[None, :]).flatten()
+        """),
+    _w("10_captioning", "box_locations", "whole_pixel_centres",
+       "rounds the centre down to a whole pixel, (window - 1) // 2: right for integer "
+       "boxes and even windows, off for a box edge between two pixels", False, """
+        def box_locations(box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            centres = (window - 1) // 2 + stride * torch.arange(grid)
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            return (rows[:, None] & cols[None, :]).flatten()
+        """),
     _w("10_captioning", "box_locations", "column_major",
        "flattens column by column (l = c * G + r)", True, """
-        def box_locations(box, grid, image_size):
+        def box_locations(box, grid, stride=4, window=28):
             top, left, bottom, right = [float(v) for v in box]
-            if grid < 1 or image_size < 1:
-                raise ValueError("grid and image_size must be at least 1")
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             return (rows[:, None] & cols[None, :]).t().flatten()
         """),
     _w("10_captioning", "box_locations", "grid_shaped",
        "returns the (G, G) grid without flattening it", True, """
-        def box_locations(box, grid, image_size):
+        def box_locations(box, grid, stride=4, window=28):
             top, left, bottom, right = [float(v) for v in box]
-            if grid < 1 or image_size < 1:
-                raise ValueError("grid and image_size must be at least 1")
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             return rows[:, None] & cols[None, :]
         """),
-    _w("10_captioning", "box_locations", "integer_cell_size",
-       "rounds the side of a location down to whole pixels (image_size // grid): right "
-       "when the grid divides the image, off when it does not", False, """
-        def box_locations(box, grid, image_size):
-            top, left, bottom, right = [float(v) for v in box]
-            if grid < 1 or image_size < 1:
-                raise ValueError("grid and image_size must be at least 1")
-            centres = (torch.arange(grid) + 0.5) * (image_size // grid)
+    _w("10_captioning", "box_locations", "clamps_box_in_place",
+       "clamps the box's negative edges to 0 in place: harmless to the answer, since "
+       "no centre is negative, but a box given as a tensor (a row of a scene's boxes) "
+       "is changed for the caller", False, """
+        def box_locations(box, grid, stride=4, window=28):
+            box = torch.as_tensor(box)
+            if box.shape != (4,):
+                raise ValueError("box must hold four numbers")
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            box.clamp_(min=0)
+            top, left, bottom, right = box.tolist()
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             return (rows[:, None] & cols[None, :]).flatten()
         """),
     _w("10_captioning", "box_locations", "no_value_error",
        "checks nothing: a box of five numbers keeps its first four, a grid of 0 gives "
-       "an empty tensor", False, """
-        def box_locations(box, grid, image_size):
+       "an empty tensor, a stride of 0 puts every centre in one place", False, """
+        def box_locations(box, grid, stride=4, window=28):
             top, left, bottom, right = [float(v) for v in box][:4]
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            centres = (window - 1) / 2 + stride * torch.arange(max(grid, 0))
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            return (rows[:, None] & cols[None, :]).flatten()
+        """),
+    _w("10_captioning", "box_locations", "stride_window_unchecked",
+       "checks the box and the grid but lets a stride or a window below 1 through",
+       False, """
+        def box_locations(box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1:
+                raise ValueError("grid must be at least 1")
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             return (rows[:, None] & cols[None, :]).flatten()
@@ -135,11 +202,13 @@ WRONG_ANSWERS = [
     _w("10_captioning", "energy_pointing", "argmax",
        "scores the pointing game instead: 1.0 when the peak is inside the box, else "
        "0.0", True, """
-        def energy_pointing(alpha, box, grid, image_size):
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
             if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
                 raise ValueError("alpha must be (G * G,) with a positive sum")
-            top, left, bottom, right = [float(v) for v in box]
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             inside = (rows[:, None] & cols[None, :]).flatten()
@@ -148,11 +217,13 @@ WRONG_ANSWERS = [
     _w("10_captioning", "energy_pointing", "not_normalised",
        "returns the weight inside the box without dividing by the total weight",
        False, """
-        def energy_pointing(alpha, box, grid, image_size):
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
             if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
                 raise ValueError("alpha must be (G * G,) with a positive sum")
-            top, left, bottom, right = [float(v) for v in box]
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             inside = (rows[:, None] & cols[None, :]).flatten()
@@ -160,23 +231,57 @@ WRONG_ANSWERS = [
         """),
     _w("10_captioning", "energy_pointing", "inclusive_edges",
        "counts the locations whose centre lies on the bottom or right edge", False, """
-        def energy_pointing(alpha, box, grid, image_size):
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
             if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
                 raise ValueError("alpha must be (G * G,) with a positive sum")
-            top, left, bottom, right = [float(v) for v in box]
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres <= bottom)
             cols = (left <= centres) & (centres <= right)
             inside = (rows[:, None] & cols[None, :]).flatten()
             return float(alpha[inside].sum() / alpha.sum())
         """),
-    _w("10_captioning", "energy_pointing", "returns_tensor",
-       "returns a 0-dimensional tensor instead of a Python float", True, """
-        def energy_pointing(alpha, box, grid, image_size):
+    _w("10_captioning", "energy_pointing", "window_over_two",
+       "puts the centres at window / 2 + stride r, half a pixel too far", True, """
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
             if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
                 raise ValueError("alpha must be (G * G,) with a positive sum")
+            centres = window / 2 + stride * torch.arange(grid)
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            inside = (rows[:, None] & cols[None, :]).flatten()
+            return float(alpha[inside].sum() / alpha.sum())
+        """),
+    _w("10_captioning", "energy_pointing", "equal_cells",
+       "takes the centres of G equal cells of the pixels the windows cover, "
+       "(r + 1/2) S / G with S = stride (G - 1) + window", True, """
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
             top, left, bottom, right = [float(v) for v in box]
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
+                raise ValueError("alpha must be (G * G,) with a positive sum")
+            side = stride * (grid - 1) + window
+            centres = (torch.arange(grid) + 0.5) * side / grid
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            inside = (rows[:, None] & cols[None, :]).flatten()
+            return float(alpha[inside].sum() / alpha.sum())
+        """),
+    _w("10_captioning", "energy_pointing", "returns_tensor",
+       "returns a 0-dimensional tensor instead of a Python float", True, """
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
+                raise ValueError("alpha must be (G * G,) with a positive sum")
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             inside = (rows[:, None] & cols[None, :]).flatten()
@@ -184,23 +289,71 @@ WRONG_ANSWERS = [
         """),
     _w("10_captioning", "energy_pointing", "column_major",
        "reads alpha column by column (l = c * G + r)", True, """
-        def energy_pointing(alpha, box, grid, image_size):
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
             if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
                 raise ValueError("alpha must be (G * G,) with a positive sum")
-            top, left, bottom, right = [float(v) for v in box]
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             inside = (cols[:, None] & rows[None, :]).flatten()
             return float(alpha[inside].sum() / alpha.sum())
         """),
+    _w("10_captioning", "energy_pointing", "normalises_in_place",
+       "divides alpha by its sum in place (alpha /= alpha.sum()): the share is right, "
+       "but the caller's map is changed", False, """
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
+                raise ValueError("alpha must be (G * G,) with a positive sum")
+            alpha /= alpha.sum()
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            inside = (rows[:, None] & cols[None, :]).flatten()
+            return float(alpha[inside].sum())
+        """),
+    _w("10_captioning", "energy_pointing", "zero_sum_only",
+       "refuses weights that sum to zero but not a negative sum, which gives a "
+       "'share' all the same", False, """
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box]
+            if grid < 1 or stride < 1 or window < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            if alpha.shape != (grid * grid,) or alpha.sum() == 0:
+                raise ValueError("alpha must be (G * G,) with weights")
+            centres = (window - 1) / 2 + stride * torch.arange(grid)
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            inside = (rows[:, None] & cols[None, :]).flatten()
+            return float(alpha[inside].sum() / alpha.sum())
+        """),
+    _w("10_captioning", "energy_pointing", "arguments_unchecked",
+       "checks alpha but not the other arguments: a box of five numbers keeps its "
+       "first four, a stride or a window of 0 gives a number, and so does a grid of "
+       "-1 with one weight", False, """
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            top, left, bottom, right = [float(v) for v in box][:4]
+            if alpha.shape != (grid * grid,) or not alpha.sum() > 0:
+                raise ValueError("alpha must be (G * G,) with a positive sum")
+            steps = torch.arange(abs(grid))
+            centres = (window - 1) / 2 + stride * steps
+            rows = (top <= centres) & (centres < bottom)
+            cols = (left <= centres) & (centres < right)
+            inside = (rows[:, None] & cols[None, :]).flatten()
+            return float(alpha[inside].sum() / alpha.sum())
+        """),
     _w("10_captioning", "energy_pointing", "no_value_error",
        "checks nothing: a (G, G) map is flattened silently and weights that sum to "
        "zero give nan", False, """
-        def energy_pointing(alpha, box, grid, image_size):
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
             alpha = alpha.reshape(-1)
-            top, left, bottom, right = [float(v) for v in box]
-            centres = (torch.arange(grid) + 0.5) * image_size / grid
+            top, left, bottom, right = [float(v) for v in box][:4]
+            centres = (window - 1) / 2 + stride * torch.arange(max(grid, 0))
             rows = (top <= centres) & (centres < bottom)
             cols = (left <= centres) & (centres < right)
             inside = (rows[:, None] & cols[None, :]).flatten()[:alpha.numel()]
@@ -585,32 +738,50 @@ RIGHT_ANSWERS = [
             return gaps.sum() * lam / alphas.shape[0]
         """),
     _r("10_captioning", "box_locations", "exact_integers_and_loops",
-       "a Python loop over the locations with the centre test multiplied through by "
-       "2 G (no division), then a list of bools turned into a tensor", """
-        def box_locations(box, grid, image_size):
+       "a Python loop over the locations with the centre test doubled through (no "
+       "division, 2 y = window - 1 + 2 stride r), then a list of bools turned into a "
+       "tensor", """
+        def box_locations(box, grid, stride=4, window=28):
             box = list(box)
             if len(box) != 4:
                 raise ValueError("four numbers, please")
-            if not (grid >= 1 and image_size >= 1):
-                raise ValueError("grid and image_size must be positive")
-            top, left, bottom, right = (float(v) * 2 * grid for v in box)
+            if not (grid >= 1 and stride >= 1 and window >= 1):
+                raise ValueError("grid, stride and window must be positive")
+            top, left, bottom, right = (2 * float(v) for v in box)
             flags = []
             for r in range(grid):
                 for c in range(grid):
-                    y, x = (2 * r + 1) * image_size, (2 * c + 1) * image_size
+                    y = window - 1 + 2 * stride * r
+                    x = window - 1 + 2 * stride * c
                     flags.append(top <= y < bottom and left <= x < right)
             return torch.tensor(flags, dtype=torch.bool)
+        """),
+    _r("10_captioning", "box_locations", "pixel_means_float32",
+       "each centre as the mean of the pixel indices its window covers, in float32, "
+       "every (row, column) pair from torch.cartesian_prod", """
+        def box_locations(box, grid, stride=4, window=28):
+            if isinstance(box, torch.Tensor):
+                box = box.tolist()
+            if len(box) != 4:
+                raise ValueError(f"box has {len(box)} numbers")
+            if min(grid, stride, window) < 1:
+                raise ValueError("grid, stride and window must be at least 1")
+            pixels = torch.arange(window, dtype=torch.float32)
+            centres = torch.stack([(pixels + stride * k).mean() for k in range(grid)])
+            pairs = torch.cartesian_prod(centres, centres)        # (G * G, 2): y, x
+            y, x = pairs[:, 0], pairs[:, 1]
+            return (y >= box[0]) & (y < box[2]) & (x >= box[1]) & (x < box[3])
         """),
     _r("10_captioning", "energy_pointing", "reuses_box_locations",
        "calls box_locations from task 2 and takes a dot product, in the dtype of alpha",
        """
-        def energy_pointing(alpha, box, grid, image_size):
+        def energy_pointing(alpha, box, grid, stride=4, window=28):
+            inside = box_locations(box, grid, stride=stride, window=window)
             if alpha.dim() != 1 or alpha.numel() != grid * grid:
                 raise ValueError("alpha must be a flat (G * G,) map")
             if alpha.sum() <= 0:
                 raise ValueError("alpha has no weight")
-            inside = box_locations(box, grid, image_size).to(alpha.dtype)
-            return (torch.dot(alpha, inside) / alpha.sum()).item()
+            return (torch.dot(alpha, inside.to(alpha.dtype)) / alpha.sum()).item()
         """),
     _r("10_captioning", "reinforce_surrogate", "no_grad_advantage",
        "the advantage computed under torch.no_grad(), the mask as a float factor, the "

@@ -6,9 +6,11 @@ compare anything, so the comparisons live here: the solution functions of
 solutions/10_captioning, run in this process, against the definitions read literally
 (Python loops, exact fractions), autograd's gradcheck, a Monte Carlo check that the
 REINFORCE surrogate's gradient is an unbiased estimate of the gradient of the expected
-reward, and attention_course.scenes: every layout caption_of can write is parsed back to
-its cells, and the boxes of its scenes hold exactly the locations of their cells. Fast
-(no kernel, no nbgrader).
+reward, the windows a strided convolution sees (found by autograd), and
+attention_course.scenes: every layout caption_of can write is parsed back to its cells,
+and the boxes of its items hold a block of the chapter's locations. Where chapter 10's
+code can be imported, box_locations is also compared with its location_centres and
+inside. Fast (no kernel, no nbgrader).
 """
 from __future__ import annotations
 
@@ -132,90 +134,198 @@ def test_penalty_refuses_bad_shapes(solution):
 
 
 # ------------------------------------------------------------------------ box_locations
-def inside_by_fractions(box, grid, image_size) -> list[bool]:
-    """Row by row, exact: is the centre ((r + 1/2) S / G, (c + 1/2) S / G) inside?"""
+# (grid, stride, window): the chapter's, then windows that overlap more, less, or not
+# at all (stride above window), odd windows whose centres fall on whole pixels, and a
+# grid of one location
+GEOMETRIES = [(10, 4, 28), (6, 8, 16), (5, 3, 10), (12, 2, 9), (3, 10, 4), (13, 4, 16),
+              (7, 1, 1), (1, 4, 28)]
+
+
+def window_centre(k: int, stride: int, window: int) -> Fraction:
+    """Exact: the mean of the pixel indices that location k's window covers along one
+    axis, stride k to stride k + window - 1."""
+    return Fraction(sum(range(stride * k, stride * k + window)), window)
+
+
+def inside_by_fractions(box, grid, stride, window) -> list[bool]:
+    """Row by row, exact: does the box hold the centre of location (r, c)'s window?"""
     top, left, bottom, right = (Fraction(v).limit_denominator(10**6) for v in box)
-    flags = []
-    for r, c in itertools.product(range(grid), repeat=2):
-        y = Fraction(2 * r + 1, 2 * grid) * image_size
-        x = Fraction(2 * c + 1, 2 * grid) * image_size
-        flags.append(top <= y < bottom and left <= x < right)
-    return flags
+    centres = [window_centre(k, stride, window) for k in range(grid)]
+    return [top <= centres[r] < bottom and left <= centres[c] < right
+            for r, c in itertools.product(range(grid), repeat=2)]
 
 
-@pytest.mark.parametrize("grid,image_size", [(14, 56), (7, 56), (5, 56), (8, 32),
-                                             (3, 10), (1, 56), (16, 64)])
-def test_box_locations_is_the_definition(solution, grid, image_size):
-    g = torch.Generator().manual_seed(grid * 100 + image_size)
+def quarter_box(ends) -> tuple:
+    """(top, left, bottom, right) in quarters of a pixel from (2, 2) sorted corners:
+    edges between pixels, on half-pixel centres and on whole ones."""
+    return (float(ends[0, 0]) / 4, float(ends[0, 1]) / 4, float(ends[1, 0] + 1) / 4,
+            float(ends[1, 1] + 1) / 4)
+
+
+def test_the_chapters_centres():
+    # G = 10 windows of 28 pixels, 4 apart, over 64-pixel scenes: 13.5, 17.5, ..., 49.5
+    centres = [window_centre(k, 4, 28) for k in range(10)]
+    assert centres == [Fraction(27, 2) + 4 * k for k in range(10)]
+    assert 4 * 9 + 28 == 64                       # the last window ends at the border
+
+
+@pytest.mark.parametrize("grid,stride,window", GEOMETRIES)
+def test_box_locations_is_the_definition(solution, grid, stride, window):
+    side = stride * (grid - 1) + window              # the pixels the windows cover
+    g = torch.Generator().manual_seed(grid * 10_000 + stride * 100 + window)
     for _ in range(60):
-        ends = torch.randint(-5, image_size + 5, (2, 2), generator=g).sort(dim=0).values
-        box = random_box(ends)
-        got = solution["box_locations"](box, grid, image_size)
-        assert got.dtype == torch.bool and got.shape == (grid * grid,)
-        assert got.tolist() == inside_by_fractions(box, grid, image_size), box
+        ends = torch.randint(-5, side + 5, (2, 2), generator=g).sort(dim=0).values
+        quarters = torch.randint(-20, 4 * side + 20, (2, 2), generator=g).sort(dim=0)
+        for box in (random_box(ends), quarter_box(quarters.values)):
+            got = solution["box_locations"](box, grid, stride, window)
+            assert got.dtype == torch.bool and got.shape == (grid * grid,)
+            assert got.tolist() == inside_by_fractions(box, grid, stride, window), box
 
 
-def test_box_locations_holds_the_cells_of_scene_items(solution):
-    # 28-pixel cells over a 14 x 14 grid of 4-pixel locations: a box is its cell, 7 x 7
-    made = scenes.make_scenes(40, seed=3, source=BLANK)
-    for boxes, cells in zip(made.boxes, made.cells):
-        for box, (row, col) in zip(boxes, cells.tolist()):
-            expected = torch.zeros(14, 14, dtype=torch.bool)
-            expected[7 * row:7 * row + 7, 7 * col:7 * col + 7] = True
-            got = solution["box_locations"](box, 14, 56)
-            assert torch.equal(got, expected.flatten())
-    # items at random offsets inside 32-pixel cells: a 28-pixel box always holds 7 x 7
-    # centres of a 4-pixel grid, wherever it sits
-    roomy = scenes.make_scenes(40, seed=4, source=BLANK,
-                               config=scenes.SceneConfig(cell=32))
-    for boxes in roomy.boxes:
-        for box in boxes:
-            inside = solution["box_locations"](box, 16, 64).reshape(16, 16)
-            assert int(inside.sum()) == 49
-            rows = inside.any(1).nonzero().flatten()
-            cols = inside.any(0).nonzero().flatten()
-            assert rows.tolist() == list(range(int(rows[0]), int(rows[0]) + 7))
-            assert cols.tolist() == list(range(int(cols[0]), int(cols[0]) + 7))
+def test_box_locations_defaults_to_the_chapters_windows(solution):
+    g = torch.Generator().manual_seed(64)
+    for _ in range(40):
+        box = random_box(torch.randint(-5, 70, (2, 2), generator=g).sort(dim=0).values)
+        got = solution["box_locations"](box, 10)
+        assert torch.equal(got, solution["box_locations"](box, 10, stride=4, window=28))
+        assert got.tolist() == inside_by_fractions(box, 10, 4, 28)
+
+
+@pytest.mark.parametrize("grid,stride,window", [(10, 4, 28), (6, 8, 16), (5, 3, 10),
+                                                (3, 10, 4)])
+def test_centres_are_those_of_what_a_strided_convolution_sees(solution, grid, stride,
+                                                              window):
+    # The window of a location found by autograd instead of by formula: the pixels that
+    # output (r, c) of a window x window convolution with this stride depends on. Its
+    # centre is the mean of their coordinates.
+    side = stride * (grid - 1) + window
+    conv = torch.nn.Conv2d(1, 1, window, stride=stride, bias=False)
+    torch.nn.init.ones_(conv.weight)
+    image = torch.zeros(1, 1, side, side, requires_grad=True)
+    out = conv(image)[0, 0]
+    assert out.shape == (grid, grid)
+    ys, xs = torch.meshgrid(torch.arange(side, dtype=torch.float64),
+                            torch.arange(side, dtype=torch.float64), indexing="ij")
+    centres = []
+    for r, c in itertools.product(range(grid), repeat=2):     # row-major, l = r G + c
+        reach, = torch.autograd.grad(out[r, c], image, retain_graph=True)
+        seen = reach[0, 0] != 0
+        assert int(seen.sum()) == window * window
+        centres.append((float(ys[seen].mean()), float(xs[seen].mean())))
+    g = torch.Generator().manual_seed(side)
+    for _ in range(40):
+        box = random_box(torch.randint(-3, side + 3, (2, 2), generator=g).sort(dim=0)
+                         .values)
+        expected = [box[0] <= y < box[2] and box[1] <= x < box[3] for y, x in centres]
+        assert solution["box_locations"](box, grid, stride, window).tolist() == expected
+
+
+def test_box_locations_over_the_items_of_the_chapters_scenes(solution):
+    # 64-pixel scenes of 32-pixel cells, a 28-pixel item anywhere within 4 pixels of its
+    # cell's corner: its box holds a block of 4 or 5 rows by 4 or 5 columns of the
+    # chapter's locations, among them every location whose window overlaps the item most
+    made = scenes.make_scenes(60, seed=3, source=BLANK,
+                              config=scenes.SceneConfig(cell=32))
+    assert made.images.shape[1:] == (64, 64)
+
+    def overlap(start, k):                   # pixels an item and window k share, 1 axis
+        return max(0, min(start + 28, 4 * k + 28) - max(start, 4 * k))
+
+    for boxes in made.boxes:
+        taken = torch.zeros(100, dtype=torch.bool)
+        for box in boxes.tolist():
+            inside = solution["box_locations"](box, 10).reshape(10, 10)
+            rows = inside.any(1).nonzero().flatten().tolist()
+            cols = inside.any(0).nonzero().flatten().tolist()
+            assert len(rows) in (4, 5) and len(cols) in (4, 5)
+            assert rows == list(range(rows[0], rows[0] + len(rows)))
+            assert cols == list(range(cols[0], cols[0] + len(cols)))
+            assert int(inside.sum()) == len(rows) * len(cols)
+            for axis, held in ((0, rows), (1, cols)):
+                shares = [overlap(box[axis], k) for k in range(10)]
+                best = [k for k in range(10) if shares[k] == max(shares)]
+                assert set(best) <= set(held), (box, best, held)
+            assert not (taken & inside.flatten()).any()      # items share no location
+            taken |= inside.flatten()
+
+
+def test_box_locations_agrees_with_the_chapter(solution):
+    # the chapter's location_centres and inside, where this checkout has chapter 10
+    captioning = pytest.importorskip("attention_course.captioning")
+    g = torch.Generator().manual_seed(10)
+    for grid, stride, window in GEOMETRIES:
+        side = stride * (grid - 1) + window
+        centres = captioning.location_centres(grid, stride, window)
+        for _ in range(20):
+            ends = torch.randint(-5, side + 5, (2, 2), generator=g).sort(dim=0).values
+            box = random_box(ends)
+            assert torch.equal(solution["box_locations"](box, grid, stride, window),
+                               captioning.inside(centres, box))
 
 
 def test_box_locations_refuses_bad_arguments(solution):
-    for box, grid, size in (((0, 0, 28), 14, 56), ((0, 0, 1, 1, 1), 14, 56),
-                            ((0, 0, 28, 28), 0, 56), ((0, 0, 28, 28), 14, 0)):
+    for box, grid, stride, window in (((0, 0, 28), 10, 4, 28),
+                                      ((0, 0, 1, 1, 1), 10, 4, 28),
+                                      ((0, 0, 28, 28), 0, 4, 28),
+                                      ((0, 0, 28, 28), -3, 4, 28),
+                                      ((0, 0, 28, 28), 10, 0, 28),
+                                      ((0, 0, 28, 28), 10, -4, 28),
+                                      ((0, 0, 28, 28), 10, 4, 0)):
         with pytest.raises(ValueError, match="box_locations"):
-            solution["box_locations"](box, grid, size)
+            solution["box_locations"](box, grid, stride, window)
 
 
 # ---------------------------------------------------------------------- energy_pointing
-def test_energy_is_the_definition(solution):
-    g = torch.Generator().manual_seed(11)
-    for grid, image_size in ((14, 56), (5, 56), (7, 56)):
-        L = grid * grid
-        for _ in range(20):
-            scale = float(torch.rand(1, generator=g) * 3)
-            alpha = torch.rand(L, generator=g) ** 4 * scale
-            ends = torch.randint(0, image_size, (2, 2), generator=g).sort(dim=0).values
-            box = random_box(ends)
-            flags = inside_by_fractions(box, grid, image_size)
+@pytest.mark.parametrize("grid,stride,window", GEOMETRIES)
+def test_energy_is_the_definition(solution, grid, stride, window):
+    side = stride * (grid - 1) + window
+    g = torch.Generator().manual_seed(11 + grid)
+    L = grid * grid
+    for _ in range(20):
+        scale = float(torch.rand(1, generator=g) * 3) + 1e-3
+        alpha = torch.rand(L, generator=g) ** 4 * scale
+        ends = torch.randint(-3, side + 3, (2, 2), generator=g).sort(dim=0).values
+        for box in (random_box(ends), quarter_box(4 * ends + 1)):
+            flags = inside_by_fractions(box, grid, stride, window)
             share = (sum(float(a) for a, f in zip(alpha, flags) if f)
                      / sum(float(a) for a in alpha))
-            got = solution["energy_pointing"](alpha, box, grid, image_size)
+            got = solution["energy_pointing"](alpha, box, grid, stride, window)
             assert type(got) is float and got == pytest.approx(share, abs=1e-6)
+
+
+def test_energy_defaults_to_the_chapters_windows(solution):
+    g = torch.Generator().manual_seed(5)
+    alpha = torch.softmax(torch.randn(100, generator=g), 0)
+    for box in ((2, 35, 30, 63), (33, 1, 61, 29), (13.5, 17.5, 29.5, 45.5)):
+        assert solution["energy_pointing"](alpha, box, 10) == \
+            solution["energy_pointing"](alpha, box, 10, stride=4, window=28)
 
 
 def test_energy_of_a_one_hot_map_is_the_pointing_game(solution):
     # all the weight on one location: the energy is 1 when that location (the peak) is
     # inside the box, 0 otherwise, which is the pointing game's hit or miss
     box = (10, 20, 38, 48)
-    inside = solution["box_locations"](box, 14, 56)
-    for loc in range(196):
-        alpha = torch.nn.functional.one_hot(torch.tensor(loc), 196).float()
-        assert solution["energy_pointing"](alpha, box, 14, 56) == float(inside[loc])
+    inside = solution["box_locations"](box, 10)
+    for loc in range(100):
+        alpha = torch.nn.functional.one_hot(torch.tensor(loc), 100).float()
+        assert solution["energy_pointing"](alpha, box, 10) == float(inside[loc])
 
 
 def test_energy_refuses_bad_maps(solution):
-    for alpha in (torch.rand(14, 14), torch.rand(195), torch.zeros(196)):
+    for alpha in (torch.rand(10, 10), torch.rand(99), torch.zeros(100),
+                  -torch.rand(100)):
         with pytest.raises(ValueError, match="energy_pointing"):
-            solution["energy_pointing"](alpha, (0, 0, 28, 28), 14, 56)
+            solution["energy_pointing"](alpha, (0, 0, 28, 28), 10)
+
+
+def test_energy_refuses_bad_arguments(solution):
+    alpha = torch.rand(100)
+    for args in ((alpha, (0, 0, 28), 10), (alpha, (0, 0, 28, 28, 1), 10),
+                 (alpha, (0, 0, 28, 28), 10, 0), (alpha, (0, 0, 28, 28), 10, 4, 0),
+                 (torch.ones(1), (0, 0, 28, 28), -1),
+                 (torch.ones(0), (0, 0, 28, 28), 0)):
+        with pytest.raises(ValueError, match="energy_pointing"):
+            solution["energy_pointing"](*args)
 
 
 # ------------------------------------------------------------------ reinforce_surrogate
