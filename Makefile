@@ -121,7 +121,7 @@ train-ch9: $(STAMP)  ## chapter 9's three checkpoints and its four records (posi
 	for part in positions memory copy dates; do \
 	  $(PY) benchmarks/long_context.py --part $$part --jobs 2 || exit 1; done
 
-train-ch10: $(STAMP)  ## chapter 10's two checkpoints and three records (attention, hard, transfer; about 90 CPU-minutes, 2 jobs)
+train-ch10: $(STAMP)  ## chapter 10's two checkpoints and three records (attention, hard, transfer; about 45 minutes in 2 processes)
 	for part in attention hard transfer; do \
 	  $(PY) benchmarks/captioning.py --part $$part --jobs 2 || exit 1; done
 
