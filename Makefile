@@ -38,8 +38,8 @@ serve:  ## serve the built site on http://127.0.0.1:$(PORT)
 	@echo "Serving _build/html on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
 	$(PY) -m http.server --directory _build/html --bind 127.0.0.1 $(PORT)
 
-test: $(STAMP)  ## every test: package, notebooks (nbval strict), grading, exercise sync, book, browser
-	$(BIN)/pytest $(NBVAL) -m "not wheel" tests $(CHAPTERS)
+test: $(STAMP)  ## every test: package, notebooks (nbval strict), grading, exercise sync, book, browser (TEST_WORKERS=2 processes)
+	$(BIN)/pytest -n $(or $(TEST_WORKERS),2) --dist loadfile $(NBVAL) -m "not wheel" tests $(CHAPTERS)
 
 test-fast: $(STAMP)  ## the quick tests only (no notebooks, no nbgrader runs, no book build)
 	$(BIN)/pytest -m "not slow and not browser and not wheel" tests

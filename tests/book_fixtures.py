@@ -7,10 +7,13 @@ The fixtures live here rather than in conftest.py so the test files can import t
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -49,13 +52,37 @@ def jupyter_book_command() -> list[str]:
     return [sys.executable, "-m", "jupyter_book"]
 
 
-@functools.lru_cache(maxsize=None)
-def build_book() -> Build:
-    """Build the site into _build/html, once per test session (later calls reuse the result)."""
+def _build() -> Build:
     cmd = [*jupyter_book_command(), "build", str(ROOT), *JB_FLAGS, "--all"]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     return Build(proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - start)
+
+
+@functools.lru_cache(maxsize=None)
+def build_book() -> Build:
+    """Build the site into _build/html, once per test session (later calls reuse the result).
+
+    Under pytest-xdist (`make test` runs two workers) the workers of one run share one build:
+    two builds into the same _build would overwrite each other's files. The first worker to
+    ask builds under a file lock and writes the result next to the lock; the others wait for
+    the lock, then read it."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        return _build()
+    from filelock import FileLock            # a dependency of torch, so always installed
+    stem = Path(tempfile.gettempdir()) / (
+        "attention-course-book-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:12])
+    record = stem.with_suffix(".json")
+    with FileLock(str(stem.with_suffix(".lock"))):
+        if record.exists():
+            saved = json.loads(record.read_text())
+            if saved.pop("run") == run:
+                return Build(**saved)
+        build = _build()
+        record.write_text(json.dumps({"run": run, "returncode": build.returncode,
+                                      "output": build.output, "seconds": build.seconds}))
+        return build
 
 
 def book_was_built_this_session() -> bool:
