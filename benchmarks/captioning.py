@@ -20,7 +20,6 @@ Each run uses one thread; --jobs runs several at once. Times are process CPU sec
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time

@@ -6,7 +6,6 @@ import statistics
 import sys
 
 import pytest
-import torch
 
 from book_fixtures import ROOT
 
@@ -99,3 +98,22 @@ def test_hard_attention_baseline_reduces_the_gradient_variance():
     for r in runs("hard", attention="hard"):
         g = r["gradient"]
         assert g["baseline"]["variance"] < g["no_baseline"]["variance"], r["seed"]
+
+
+def test_the_chapter_claims_on_attention_and_hard_attention_hold():
+    """What the prose says: soft attention ahead of Show and Tell beyond seed noise,
+    Show and Tell losing a larger share of its score from two items to four, and every
+    hard-attention seed below every soft-attention seed at every evaluation."""
+    soft = runs("attention", attention="soft", lam=0.0)
+    exact = values(soft, "test", "exact")
+    for pool in (1, 2):
+        show_tell = runs("attention", attention="none", pool=pool)
+        assert low(exact) > high(values(show_tell, "test", "exact")), pool
+
+    def keep(rs):
+        two = statistics.mean(values(rs, "test", "by_items", "2", "exact"))
+        return statistics.mean(values(rs, "test", "by_items", "4", "exact")) / two
+    assert keep(soft) > keep(runs("attention", attention="none", pool=2))
+    hard = runs("hard", attention="hard")
+    for i in range(len(soft[0]["curve"])):
+        assert min(r["curve"][i][1] for r in soft) > max(r["curve"][i][1] for r in hard)
