@@ -13,7 +13,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 
 .PHONY: help setup book serve test test-fast test-wheel bench-wheel export check-export release autograde feedback grades \
         execute bench bench-grading bench-transformer data lock clean train-ch3 train-ch4 train-ch6 train-ch7 \
-        train-ch8 train-ch9 train-ch10 public records
+        train-ch8 train-ch9 train-ch10 train-ch11 public records
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' -e 's/\$$(PORT)/$(PORT)/' | expand -t 20
@@ -124,6 +124,10 @@ train-ch9: $(STAMP)  ## chapter 9's three checkpoints and its four records (posi
 train-ch10: $(STAMP)  ## chapter 10's two checkpoints and three records (attention, hard, transfer; about 45 minutes in 2 processes)
 	for part in attention hard transfer; do \
 	  $(PY) benchmarks/captioning.py --part $$part --jobs 2 || exit 1; done
+
+train-ch11: $(STAMP)  ## chapter 11's two checkpoints and two records (genre, planted; about 50 minutes in 2 processes)
+	for part in genre planted; do \
+	  $(PY) benchmarks/hierarchical.py --part $$part --jobs 2 || exit 1; done
 
 records: $(STAMP)  ## retrain the small multi-seed experiments the chapters plot (benchmarks/*.json; about 80 CPU-minutes)
 	$(PY) benchmarks/bottleneck.py

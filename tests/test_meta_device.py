@@ -1,4 +1,4 @@
-"""Every course model of chapters 1-10 runs forward and backward with its parameters and inputs on
+"""Every course model of chapters 1-11 runs forward and backward with its parameters and inputs on
 PyTorch's `meta` device (shapes only, no data).
 
 A module that creates a tensor on a fixed device inside forward (torch.zeros(...) without
@@ -18,6 +18,7 @@ from attention_course.captioning import (CaptionConfig, CaptionTrainConfig,
                                          CaptionVocab, build_captioner, caption_loss)
 from attention_course.gated import GRU, LSTM
 from attention_course.gpt import GPT, POSITIONS, GPTConfig
+from attention_course.hierarchical import HANConfig, build_classifier
 from attention_course.lm import CharLM
 from attention_course.rnn import RNN
 from attention_course.seq2seq import Seq2Seq, Seq2SeqConfig, seq2seq_loss
@@ -237,3 +238,23 @@ def test_captioner_runs_on_meta(attention):
         logits, state, alpha = model.step(tgt_in[:, 0], state, memory)
     assert logits.shape == (B, len(vocab)) and logits.device == META
     assert (alpha is None) == (attention == "none")
+
+
+@pytest.mark.parametrize("kind,pooling", [("han", "attention"), ("han", "mean"),
+                                          ("flat", "attention"), ("bow", "attention")])
+def test_document_classifiers_run_on_meta(kind, pooling):
+    """Chapter 11's hierarchical attention network and its baselines: forward, loss,
+    backward; the hierarchy also with replaced verse weights, as in the attention
+    test."""
+    model = build(lambda: build_classifier(kind, HANConfig(V, pooling=pooling)))
+    S, W = 4, 6
+    word_ids = ids(B, S, W)
+    word_mask = torch.ones(B, S, W, dtype=torch.bool, device=META)
+    verse_mask = torch.ones(B, S, dtype=torch.bool, device=META)
+    out = model(word_ids, word_mask, verse_mask)
+    assert out.logits.shape == (B, 7) and out.logits.device == META
+    loss = F.cross_entropy(out.logits, ids(B) % 7)
+    backward_reaches_every_parameter(model, loss)
+    if kind == "han":
+        out = model(word_ids, word_mask, verse_mask, out.verse_weights.detach())
+        assert out.verse_weights.shape == (B, S) and out.logits.device == META
