@@ -46,10 +46,10 @@ PADDED_GUARD = """
 """
 PLANT_GUARD = RANGE_GUARD + PADDED_GUARD
 GRAD_GUARD = """
-    if verse_vectors.dim() != 3 or grads.shape != verse_vectors.shape:
-        raise ValueError("verse_gradient_input: (B, S, D) inputs")
-    if verse_mask.shape != verse_vectors.shape[:2]:
-        raise ValueError("verse_gradient_input: verse_mask (B, S)")
+    if word_vectors.dim() != 4 or grads.shape != word_vectors.shape:
+        raise ValueError("word_gradient_input: (B, S, T, D) inputs")
+    if word_mask.shape != word_vectors.shape[:3]:
+        raise ValueError("word_gradient_input: word_mask (B, S, T)")
 """
 MAJORITY_GUARD = """
     if len(train_labels) == 0 or len(test_labels) == 0:
@@ -101,6 +101,25 @@ PLANT = """
         return float(accuracy), float(chance)
 """
 RIGHT_PEAKS = 'weights.masked_fill(~verse_mask, float("-inf")).argmax(dim=-1)'
+
+GRAD = """
+    def word_gradient_input(word_vectors, grads, word_mask):
+        GUARD
+        per_word = PER_WORD
+        scores = SCORES
+        return scores.masked_fill(EMPTY, float("-inf"))
+"""
+RIGHT_PER_WORD = "(word_vectors * grads).sum(dim=-1)"
+RIGHT_SCORES = "per_word.masked_fill(~word_mask, 0.0).sum(dim=-1)"
+RIGHT_EMPTY = "~word_mask.any(dim=-1)"
+
+
+def _grad(per_word: str = RIGHT_PER_WORD, scores: str = RIGHT_SCORES,
+          empty: str = RIGHT_EMPTY, guard: str = GRAD_GUARD) -> str:
+    code = GRAD if guard else GRAD.replace("        GUARD\n", "")
+    return _g(code, guard).replace("PER_WORD", per_word).replace(
+        "SCORES", scores).replace("EMPTY", empty)
+
 
 WRONG_ANSWERS = [
     # -------------------------------------------------- 11_hierarchical: attention_pool
@@ -358,55 +377,60 @@ WRONG_ANSWERS = [
        "returns the number of hits instead of their share", True,
        _g(PLANT, PLANT_GUARD).replace("PEAKS", RIGHT_PEAKS).replace(
            "(peaks == planted).double().mean()", "(peaks == planted).double().sum()")),
-    # -------------------------------------------- 11_hierarchical: verse_gradient_input
-    _w(A, "verse_gradient_input", "mean_over_features",
-       "averages vector * gradient over the features instead of summing", True, _g("""
-        def verse_gradient_input(verse_vectors, grads, verse_mask):
+    # --------------------------------------------- 11_hierarchical: word_gradient_input
+    _w(A, "word_gradient_input", "counts_padded_words",
+       "sums vector * gradient over every word of a verse, padded words included", True,
+       _grad(scores="per_word.sum(dim=-1)")),
+    _w(A, "word_gradient_input", "mean_over_words",
+       "averages over a verse's real words instead of summing", True,
+       _grad(scores="per_word.masked_fill(~word_mask, 0.0).sum(dim=-1)\n"
+                    "    scores = scores / word_mask.sum(dim=-1).clamp(min=1)")),
+    _w(A, "word_gradient_input", "absolute_value",
+       "sums the absolute values of the word attributions, losing their sign", True,
+       _grad(per_word="(word_vectors * grads).sum(dim=-1).abs()")),
+    _w(A, "word_gradient_input", "zero_for_empty_verses",
+       "gives a verse with no real word 0 instead of -inf", True, _g("""
+        def word_gradient_input(word_vectors, grads, word_mask):
             GUARD
-            scores = (verse_vectors * grads).mean(dim=-1)
-            return scores.masked_fill(~verse_mask, float("-inf"))
+            per_word = (word_vectors * grads).sum(dim=-1)
+            return per_word.masked_fill(~word_mask, 0.0).sum(dim=-1)
         """, GRAD_GUARD)),
-    _w(A, "verse_gradient_input", "absolute_value",
-       "takes the absolute value of the attribution, losing its sign", False, _g("""
-        def verse_gradient_input(verse_vectors, grads, verse_mask):
+    _w(A, "word_gradient_input", "inf_if_any_padded_word",
+       "gives -inf to every verse with a padded word, not only to verses with no real "
+       "word", True, _grad(empty="~word_mask.all(dim=-1)")),
+    _w(A, "word_gradient_input", "sums_over_verses",
+       "sums over the verse axis instead of the word axis (the wrong dim)", True,
+       _grad(scores="per_word.masked_fill(~word_mask, 0.0).sum(dim=1)")),
+    _w(A, "word_gradient_input", "verses_as_prefix",
+       "counts a passage's verses with a real word and sets -inf from that count on, "
+       "as if real verses came first", False,
+       _g("""
+        def word_gradient_input(word_vectors, grads, word_mask):
             GUARD
-            scores = (verse_vectors * grads).sum(dim=-1).abs()
-            return scores.masked_fill(~verse_mask, float("-inf"))
+            per_word = (word_vectors * grads).sum(dim=-1)
+            scores = per_word.masked_fill(~word_mask, 0.0).sum(dim=-1)
+            verses = word_mask.any(dim=-1).sum(dim=-1, keepdim=True)     # (B, 1)
+            padded = torch.arange(word_mask.shape[1]) >= verses          # (B, S)
+            return scores.masked_fill(padded, float("-inf"))
         """, GRAD_GUARD)),
-    _w(A, "verse_gradient_input", "padding_zero",
-       "sets padded verses to 0 instead of -inf", True, _g("""
-        def verse_gradient_input(verse_vectors, grads, verse_mask):
+    _w(A, "word_gradient_input", "verse_real_if_first_word",
+       "takes a verse as real when its first word is, as if masks were prefixes", False,
+       _grad(empty="~word_mask[..., 0]")),
+    _w(A, "word_gradient_input", "float32_always",
+       "computes and returns float32 whatever the dtype of word_vectors", False,
+       _grad(per_word="(word_vectors.float() * grads.float()).sum(dim=-1)")),
+    _w(A, "word_gradient_input", "zeroes_padding_in_place",
+       "zeroes the padded words of word_vectors in place, then sums over every word",
+       False, _g("""
+        def word_gradient_input(word_vectors, grads, word_mask):
             GUARD
-            return (verse_vectors * grads).sum(dim=-1) * verse_mask
+            word_vectors[~word_mask] = 0.0
+            scores = (word_vectors * grads).sum(dim=(-1, -2))
+            return scores.masked_fill(~word_mask.any(dim=-1), float("-inf"))
         """, GRAD_GUARD)),
-    _w(A, "verse_gradient_input", "gradient_norm",
-       "scores a verse by the norm of its gradient alone", True, _g("""
-        def verse_gradient_input(verse_vectors, grads, verse_mask):
-            GUARD
-            scores = grads.norm(dim=-1)
-            return scores.masked_fill(~verse_mask, float("-inf"))
-        """, GRAD_GUARD)),
-    _w(A, "verse_gradient_input", "float32_always",
-       "returns float32 whatever the dtype of verse_vectors", False, _g("""
-        def verse_gradient_input(verse_vectors, grads, verse_mask):
-            GUARD
-            scores = (verse_vectors.float() * grads.float()).sum(dim=-1)
-            return scores.masked_fill(~verse_mask, float("-inf"))
-        """, GRAD_GUARD)),
-    _w(A, "verse_gradient_input", "multiplies_in_place",
-       "multiplies verse_vectors by grads in place", False, _g("""
-        def verse_gradient_input(verse_vectors, grads, verse_mask):
-            GUARD
-            scores = verse_vectors.mul_(grads).sum(dim=-1)
-            return scores.masked_fill(~verse_mask, float("-inf"))
-        """, GRAD_GUARD)),
-    _w(A, "verse_gradient_input", "no_value_error",
+    _w(A, "word_gradient_input", "no_value_error",
        "checks no shape: mismatches fail with a RuntimeError, or give a result", False,
-       """
-        def verse_gradient_input(verse_vectors, grads, verse_mask):
-            scores = (verse_vectors * grads).sum(dim=-1)
-            return scores.masked_fill(~verse_mask, float("-inf"))
-        """),
+       _grad(guard="")),
     # ----------------------------------------------- 11_hierarchical: majority_baseline
     _w(A, "majority_baseline", "ties_to_largest",
        "breaks ties between equally frequent labels towards the largest", False, _g("""
@@ -519,13 +543,30 @@ RIGHT_ANSWERS = [
                 chances += 1 / sum(real)
             return hits / len(planted), chances / len(planted)
         """),
-    _r(A, "verse_gradient_input", "einsum_where",
-       "einsum for the dot products and torch.where for the padding", _g("""
-        def verse_gradient_input(verse_vectors, grads, verse_mask):
+    _r(A, "word_gradient_input", "einsum_where",
+       "one einsum with the mask as a float factor, torch.where for empty verses",
+       _g("""
+        def word_gradient_input(word_vectors, grads, word_mask):
             GUARD
-            scores = torch.einsum("bsd,bsd->bs", verse_vectors, grads)
-            return torch.where(verse_mask, scores,
+            weights = word_mask.to(word_vectors.dtype)
+            scores = torch.einsum("bstd,bstd,bst->bs", word_vectors, grads, weights)
+            return torch.where(word_mask.any(dim=-1), scores,
                                torch.full_like(scores, -math.inf))
+        """, GRAD_GUARD)),
+    _r(A, "word_gradient_input", "loop_over_verses",
+       "a Python loop over passages and verses, summing the real words picked by "
+       "boolean indexing", _g("""
+        def word_gradient_input(word_vectors, grads, word_mask):
+            GUARD
+            B, S = word_mask.shape[:2]
+            scores = torch.full((B, S), -math.inf, dtype=word_vectors.dtype)
+            for b in range(B):
+                for s in range(S):
+                    real = word_mask[b, s]
+                    if real.any():
+                        x, g = word_vectors[b, s][real], grads[b, s][real]
+                        scores[b, s] = (x * g).sum()
+            return scores
         """, GRAD_GUARD)),
     _r(A, "majority_baseline", "counter",
        "collections.Counter, ties broken by (-count, label)", """

@@ -6,8 +6,10 @@ compare anything, so the comparisons live here: the solution functions of
 solutions/11_hierarchical, run in this process, against the definitions read literally
 (Python loops over real positions, math.exp, exact fractions), autograd's gradcheck, the
 unpadded computation of each passage, torch.nn.functional.softmax on the real entries
-only, and an autograd gradient × input on a small model. The setup cell's genres are
-attention_course.documents'. Fast (no kernel, no nbgrader).
+only, and word-level gradient × input from autograd on a small embedding model, against
+a Python loop over the real words and against the exact change of a linear score when a
+verse's words are zeroed. The setup cell's genres are attention_course.documents'.
+Fast (no kernel, no nbgrader).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from attention_course import documents
 from grading_harness import source_notebook
 
 TASKS = ("attention_pool", "hierarchical_pool", "erase_top_verse",
-         "planted_peak_accuracy", "verse_gradient_input", "majority_baseline")
+         "planted_peak_accuracy", "word_gradient_input", "majority_baseline")
 
 
 def setup_namespace() -> dict:
@@ -280,40 +282,107 @@ def test_planted_peak_accuracy_refuses(solution):
             solution["planted_peak_accuracy"](weights, mask, torch.tensor(planted))
 
 
-# ----------------------------------------------------------------- verse_gradient_input
-def test_verse_gradient_input_is_autograds_gradient_times_input(solution):
-    # the gradient of a small classifier's true-class score with respect to the verse
-    # vectors, from autograd, then the attribution per verse
-    g = torch.Generator().manual_seed(13)
-    B, S, D, C = 4, 5, 6, 3
-    vectors = torch.randn(B, S, D, generator=g, requires_grad=True)
-    mask = random_mask(g, (B, S))
-    mask[:, 0] = True
-    torch.manual_seed(1)
-    head = torch.nn.Linear(D, C)
-    logits = head((vectors * mask[..., None]).sum(1))               # (B, C)
-    labels = torch.randint(0, C, (B,), generator=g)
-    grads, = torch.autograd.grad(logits.gather(1, labels[:, None]).sum(), vectors)
-    vectors = vectors.detach()
-    got = solution["verse_gradient_input"](vectors, grads, mask)
-    for n in range(B):
+# ------------------------------------------------------------------ word_gradient_input
+def word_attribution_by_loops(x, g, mask):
+    """The definition read literally: per verse, the sum over its real words and the
+    features of x * g in Python floats; -inf for a verse with no real word."""
+    B, S, T, D = x.shape
+    out = [[float("-inf")] * S for _ in range(B)]
+    for b in range(B):
         for s in range(S):
-            if mask[n, s]:
-                expected = sum(float(vectors[n, s, d]) * float(grads[n, s, d])
-                               for d in range(D))
-                assert float(got[n, s]) == pytest.approx(expected, abs=1e-5)
-            else:
-                assert got[n, s] == float("-inf")
-    # first order: the attributions of a linear score are its exact change when a
-    # verse's vector is replaced by zeros
+            real = [t for t in range(T) if mask[b, s, t]]
+            if real:
+                out[b][s] = sum(float(x[b, s, t, d]) * float(g[b, s, t, d])
+                                for t in real for d in range(D))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def tiny_model(dtype, V: int = 11, D: int = 5, C: int = 3):
+    """A word embedding and a small classifier that reads the padding too, so that the
+    gradients at padded words are not zero: (embedding, log_prob), log_prob(x, mask,
+    labels) the true class's log-probability of each passage from its embedded words
+    x (B, S, T, D)."""
+    torch.manual_seed(1)
+    embedding = torch.nn.Embedding(V, D).to(dtype)
+    hidden, head = torch.nn.Linear(D, 4).to(dtype), torch.nn.Linear(4, C).to(dtype)
+
+    def log_prob(x, mask, labels):
+        h = torch.tanh(hidden(x))                                   # (B, S, T, 4)
+        real = mask[..., None].to(dtype)
+        pooled = (h * real).sum((1, 2)) + 0.3 * (h * (1 - real)).sum((1, 2))
+        return head(pooled).log_softmax(-1).gather(1, labels[:, None])[:, 0]
+
+    return embedding, log_prob
+
+
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64))
+def test_word_gradient_input_is_autograds_gradient_times_input(solution, dtype):
+    # the gradient of the true class's log-probability with respect to the word
+    # embeddings, from autograd; each verse's attribution is the loops' definition
+    g = torch.Generator().manual_seed(13)
+    B, S, T = 3, 4, 5
+    embedding, log_prob = tiny_model(dtype)
+    ids = torch.randint(0, 11, (B, S, T), generator=g)
+    mask = random_mask(g, (B, S, T))
+    mask[0, 1] = False                                      # an empty middle verse
+    mask[0, 2, 0] = True                                    # with a real verse after it
+    mask[2] = True                                          # every word real
+    labels = torch.randint(0, 3, (B,), generator=g)
+    x = embedding(ids).detach().requires_grad_()
+    (grads,) = torch.autograd.grad(log_prob(x, mask, labels).sum(), x)
+    x = x.detach()
+    assert (grads[~mask] != 0).any()                        # padding gets gradients
+    before = (x.clone(), grads.clone(), mask.clone())
+    got = solution["word_gradient_input"](x, grads, mask)
+    assert got.shape == (B, S) and got.dtype == dtype
+    assert all(torch.equal(a, b) for a, b in zip(before, (x, grads, mask)))
+    expected = word_attribution_by_loops(x, grads, mask)
+    assert torch.equal(torch.isinf(got), ~mask.any(-1)) and got[0, 1] == float("-inf")
+    real = mask.any(-1)
+    torch.testing.assert_close(got[real].double(), expected[real],
+                               atol=1e-6 if dtype == torch.float32 else 1e-12,
+                               rtol=1e-5 if dtype == torch.float32 else 1e-12)
+
+
+def test_word_gradient_input_is_the_change_of_a_linear_score(solution):
+    # first order is exact for a score linear in the word vectors: a verse's attribution
+    # is the change of the true class's score when its real words are replaced by zeros
+    # (the padding, which this score reads too, left as it is)
+    g = torch.Generator().manual_seed(14)
+    B, S, T, D, C = 3, 4, 5, 6, 3
+    x = torch.randn(B, S, T, D, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = random_mask(g, (B, S, T))
+    mask[1, 0] = False
+    torch.manual_seed(2)
+    head = torch.nn.Linear(D, C).double()
+    pad_head = torch.nn.Linear(D, C).double()
+    labels = torch.randint(0, C, (B,), generator=g)
+
+    def score(x):
+        real = mask[..., None].double()
+        logits = head((x * real).sum((1, 2))) + pad_head((x * (1 - real)).sum((1, 2)))
+        return logits.gather(1, labels[:, None])[:, 0]               # (B,)
+
+    (grads,) = torch.autograd.grad(score(x).sum(), x)
+    x = x.detach()
+    got = solution["word_gradient_input"](x, grads, mask)
     with torch.no_grad():
         for s in range(S):
-            zeroed = vectors.clone()
-            zeroed[:, s] = 0
-            change = (logits - head((zeroed * mask[..., None]).sum(1))).gather(
-                1, labels[:, None])[:, 0]
-            real = mask[:, s]
-            torch.testing.assert_close(got[real, s], change[real], atol=1e-5, rtol=1e-5)
+            zeroed = x.clone()
+            zeroed[:, s][mask[:, s]] = 0.0
+            change = score(x) - score(zeroed)                        # (B,)
+            real = mask[:, s].any(-1)
+            torch.testing.assert_close(got[real, s], change[real], atol=1e-12,
+                                       rtol=1e-10)
+            assert (got[~real, s] == float("-inf")).all()
+
+
+def test_word_gradient_input_refuses_bad_shapes(solution):
+    x, m = torch.zeros(2, 3, 4, 5), torch.ones(2, 3, 4, dtype=torch.bool)
+    for args in ((x, x[..., :4], m), (x, x, m[..., :3]), (x, x, m[..., 0]),
+                 (x[0], x[0], m[0]), (x, x[None], m)):
+        with pytest.raises(ValueError, match="word_gradient_input"):
+            solution["word_gradient_input"](*args)
 
 
 # -------------------------------------------------------------------- majority_baseline
