@@ -19,7 +19,7 @@ c.CourseDirectory.release_directory = "exercises"
 # --- the graded assignments: one per chapter, in course order ------------------------------
 c.Course.assignments = ["01_rnn", "02_lstm_gru", "03_seq2seq", "04_attention", "05_self_attention",
                         "06_transformer", "07_bert", "08_vit", "09_gpt",
-                        "10_captioning"]
+                        "10_captioning", "11_hierarchical"]
 
 # --- autograding (python -m attention_course.grading autograde; make autograde) ----------------
 # Every submission runs in its own bubblewrap sandbox (attention_course/grading/sandbox.py): a

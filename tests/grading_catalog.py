@@ -17,7 +17,8 @@ import importlib
 from grading_catalog_base import RightAnswer, WrongAnswer, _r, _w  # noqa: F401  (re-exported)
 
 ASSIGNMENTS = ["01_rnn", "02_lstm_gru", "03_seq2seq", "04_attention", "05_self_attention",
-               "06_transformer", "07_bert", "08_vit", "09_gpt", "10_captioning"]
+               "06_transformer", "07_bert", "08_vit", "09_gpt", "10_captioning",
+               "11_hierarchical"]
 
 WRONG_ANSWERS: list[WrongAnswer] = [
     wrong for assignment in ASSIGNMENTS for wrong in importlib.import_module(f"catalog_{assignment}").WRONG_ANSWERS
