@@ -91,8 +91,9 @@ def encode_passages(passages: Passages, vocab: WordVocab,
                          passages.planted.clone())
 
 class ContextAttention(nn.Module):
-    """Attention with a learned context vector (Yang et al. 2016): u_t = tanh(W h_t + b),
-    alpha_t = softmax_t(u_t . u_w) over the real positions, pooled = sum_t alpha_t h_t.
+    """Attention with a learned context vector u_w (Yang et al. 2016):
+    u_t = tanh(W h_t + b), alpha_t = softmax_t(u_t . u_w) over the real positions,
+    pooled = sum_t alpha_t h_t.
 
     forward(h (B, T, D), mask (B, T)) -> pooled (B, D), weights (B, T); a row with no
     real position pools to zeros with zero weights."""
@@ -245,7 +246,7 @@ class FlatClassifier(nn.Module):
         flat_ids = flat_ids[:, :L]                                        # (B, L)
         mask = torch.arange(L, device=ids.device) < lengths.unsqueeze(1)   # (B, L)
         h, _ = self.rnn(self.drop(self.embedding(flat_ids)), lengths=lengths)
-        doc, w = self.pool(h, mask)                                     # (B, 2H), (B, L)
+        doc, w = self.pool(h, mask)                                  # (B, 2H), (B, L)
         word_weights = w.new_zeros(B, S * T).scatter(1, order[:, :L], w)
         word_weights = word_weights.view(B, S, T)
         return HANOutput(self.out(self.drop(doc)), h.new_zeros(B, S, 0),
