@@ -331,6 +331,12 @@ def _record(config, assignment: str, results: list, autograded: Path, source: So
                 destination.mkdir(parents=True)
                 (destination / f"{assignment}.ipynb").write_text(result.autograded)
                 (destination / "timestamp.txt").write_text(result.timestamp or "")
+                # nbgrader release_feedback names the page in the exchange by this secret
+                # (written by nbgrader collect); feedback copies it on from autograded/.
+                secret = (Path(directory.root) / directory.submitted_directory / result.student
+                          / assignment / "submission_secret.txt")
+                if secret.is_file():
+                    shutil.copy(secret, destination / secret.name)
             (logs / f"{result.student}.log").write_text(result.log or "")
             score = None if result.status == "regrade" else sum(result.scores.values())
             tasks = {task_of(g): (result.scores.get(g, 0.0), p) for g, (_, p) in source.tests.items()}
