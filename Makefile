@@ -13,7 +13,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 
 .PHONY: help setup book serve test test-fast test-wheel bench-wheel export check-export release autograde feedback grades \
         execute bench bench-grading bench-transformer data lock clean train-ch3 train-ch4 train-ch6 train-ch7 \
-        train-ch8 train-ch9 train-ch10 train-ch11 public records
+        train-ch8 train-ch9 train-ch10 train-ch11 public records hub-proxy
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' -e 's/\$$(PORT)/$(PORT)/' | expand -t 20
@@ -73,6 +73,13 @@ autograde: $(STAMP)  ## grade submitted/<student>/<assignment>/ in sandboxes (AS
 
 feedback: $(STAMP)  ## write HTML feedback for the autograded submissions into feedback/
 	$(PY) -m attention_course.grading feedback $(ASSIGNMENT)
+
+hub-proxy: deploy/jupyterhub/node_modules/.bin/configurable-http-proxy  ## install JupyterHub's proxy (npm, pinned by deploy/jupyterhub/package-lock.json)
+
+deploy/jupyterhub/node_modules/.bin/configurable-http-proxy: deploy/jupyterhub/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (apt-get install npm)."; exit 1; }
+	npm ci --prefix deploy/jupyterhub --no-audit --no-fund --loglevel=error
+	@touch $@
 
 bench-grading: $(STAMP)  ## grading throughput at 1 and 2 workers into benchmarks/grading.md (STUDENTS=200)
 	$(PY) benchmarks/bench_grading.py --students $(or $(STUDENTS),200)
