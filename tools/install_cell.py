@@ -2,7 +2,8 @@
 
 A notebook opened outside a checkout (Colab, Binder, a bare Jupyter) has no `attention_course`.
 Its first code cell installs the course package, at the version in pyproject.toml, from the
-repository named in _config.yml (`repository.url`, which the launch buttons also use), and only
+repository named there too ([tool.attention_course] repository, the one place from which
+tools/set_repository.py writes _config.yml's launch buttons and every page), and only
 when the package is missing: in a checkout, a student workspace or the grader's sandbox it does
 nothing and prints nothing (nbval compares the committed output, which is empty). The cell
 reads nothing from the repository at run time, so this tool writes the URL and version into it;
@@ -28,7 +29,6 @@ import tomllib
 from pathlib import Path
 
 import nbformat
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "course-install"
@@ -55,11 +55,14 @@ class Refused(Exception):
 
 
 def repository_url(root: Path = ROOT) -> str:
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    url = (config.get("repository") or {}).get("url")
+    """The public repository: pyproject.toml's [tool.attention_course] repository."""
+    path = root / "pyproject.toml"
+    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    url = config.get("tool", {}).get("attention_course", {}).get("repository")
     if not url:
-        raise Refused(f"{root / '_config.yml'} has no repository.url: set it to the public "
-                      "repository's URL (the launch buttons use it too)")
+        raise Refused(f"{path} has no [tool.attention_course] repository: set it with "
+                      "`python tools/set_repository.py --url URL` (the launch buttons, "
+                      "links and install cells all follow it)")
     return url.rstrip("/")
 
 
@@ -81,7 +84,7 @@ def cell_source(requirement: str | None = None) -> str:
     wide = [line for line in source.splitlines() if len(line) > MAX_WIDTH]
     if wide and requirement is None:
         raise Refused(f"the install cell would have lines wider than {MAX_WIDTH} characters "
-                      f"({wide[0]!r}): shorten repository.url in _config.yml")
+                      f"({wide[0]!r}): shorten the repository URL in pyproject.toml")
     return source
 
 
@@ -165,8 +168,9 @@ def main(argv=None) -> int:
             path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
             print(f"wrote the install cell into {path}")
     if bad:
-        print("install cells out of date; run `python tools/install_cell.py --write` on "
-              "book/ and solutions/, then `make release`:\n  " + "\n  ".join(bad),
+        print("install cells out of date; run `make repository` (or "
+              "`python tools/install_cell.py --write` on book/ and solutions/, then "
+              "`make release`):\n  " + "\n  ".join(bad),
               file=sys.stderr)
         return 1
     return 0

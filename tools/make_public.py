@@ -41,12 +41,16 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKER = ".made-by-make-public"
 
 PUBLIC_DIRS = ["book", "exercises", "attention_course", "data", "checkpoints", "benchmarks",
-               "_static", "_vendor", "tools", "binder"]
+               "_static", "_vendor", "tools", "binder", ".github"]
 PUBLIC_FILES = ["_config.yml", "_toc.yml", "intro.md", "references.bib", "requirements.txt",
+                "CHANGELOG.md",
                 "constraints.txt", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md",
                 "CONTRIBUTING.md", "Makefile", ".gitignore", "LICENSE", "LICENSE.md", "LICENSE.txt"]
 #: tools/ scripts that are instructor-only (besides any whose name mentions grading).
 PRIVATE_TOOLS = {"make_public.py"}
+#: Files of public folders that are instructor-only: the tests workflow runs .ci/run and
+#: tests/, which are not published (the site workflow is, to publish the public site).
+PRIVATE_PATHS = {".github/workflows/tests.yml"}
 #: Names that are never published, wherever they appear (also inside allowed folders).
 NEVER = {"solutions", "tests", "submitted", "autograded", "feedback", "gradebook.db", "grades.csv",
          "nbgrader_config.py", ".git", ".venv", "__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
@@ -62,6 +66,7 @@ PRIVATE_TARGETS = {
     "feedback": "grading needs solutions/ and the gradebook, which are not published",
     "grades": "grading needs solutions/ and the gradebook, which are not published",
     "public": "this is the public tree already",
+    "repository": "it releases exercises/ from solutions/, which is not published",
 }
 README_NOTE = """\
 > **The public edition of the course.** This tree holds the book, the exercises, the course
@@ -93,6 +98,8 @@ def is_public(rel: str) -> bool:
     if len(parts) == 1:
         return parts[0] in PUBLIC_FILES
     if parts[0] not in PUBLIC_DIRS:
+        return False
+    if rel in PRIVATE_PATHS:
         return False
     if parts[0] == "tools" and (parts[-1] in PRIVATE_TOOLS or "grad" in parts[-1].lower()):
         return False
