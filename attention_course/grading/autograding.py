@@ -16,9 +16,9 @@ sandbox (`sandbox.Outcome.cells`).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import datetime as dt
 import os
-import queue
 import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -274,22 +274,24 @@ def load_source(config, assignment: str) -> tuple:
     return source_nb, Source.from_notebooks(assignment, source_nb, release_nb)
 
 
-def run_jobs(jobs: list, workers: int, progress: bool = True, description: str = "grading") -> list:
-    """Grade `jobs` on `workers` threads (each drives one sandbox); results in completion order."""
-    slots: queue.Queue = queue.Queue()
-    for slot in range(1, workers + 1):
-        slots.put(slot)
-
-    def work(job: Job) -> Result:
-        slot = slots.get()
-        try:
+def grade_safely(job: Job) -> Result:
+    """`grade_submission` in a sandbox slot that no other grader on this machine holds,
+    for engines that run many at once (threads here, Dask workers): a failure of the
+    grader becomes a `regrade`, never a student's zero."""
+    try:
+        with sandbox.SlotClaim() as slot:
             return grade_submission(job, slot)
-        except Exception as error:      # a bug of the grader: never a student's zero
-            return Result(job.assignment, job.student, "regrade",
-                          reasons=[f"not graded, grade again: the grader failed ({type(error).__name__}: {error})"])
-        finally:
-            slots.put(slot)
+    except Exception as error:
+        why = f"{type(error).__name__}: {error}"
+        return Result(job.assignment, job.student, "regrade",
+                      reasons=[f"not graded, grade again: the grader failed ({why})"])
 
+
+def run_jobs(jobs: list, workers: int, progress: bool = True,
+             description: str = "grading") -> list:
+    """Grade `jobs` on `workers` threads (each drives one sandbox); results in completion
+    order."""
+    work = grade_safely
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -342,8 +344,13 @@ def _record(config, assignment: str, results: list, autograded: Path, source: So
 def autograde(root: Optional[os.PathLike] = None, assignment: Optional[str] = None,
               students: Optional[Iterable[str]] = None, timeout: Optional[float] = None,
               workers: Optional[int] = None, unsafe_no_sandbox: bool = False, progress: bool = True,
-              log=print) -> list:
+              log=print, scheduler: Optional[str] = None,
+              dask_local: Optional[int] = None) -> list:
     """Grade every submission in submitted/ (or one assignment, or some students) in sandboxes.
+
+    On this machine's cores by default; on the Dask cluster at `scheduler`, or on a local
+    Dask cluster of `dask_local` processes, when given (`cluster.py`). The solution's
+    reference run and all the writing happen here either way.
 
     Writes the gradebook, autograded/<student>/<assignment>/, autograded/_logs/ and
     autograded/report.csv (merged with earlier rows), and returns the new report rows.
@@ -370,6 +377,22 @@ def autograde(root: Optional[os.PathLike] = None, assignment: Optional[str] = No
     autograded = course_root / directory.autograded_directory
     wanted = set(students) if students is not None else None
     reports = []
+    engine = contextlib.nullcontext()
+    if scheduler is not None or dask_local is not None:
+        from . import cluster
+        engine = cluster.connect(scheduler, dask_local, limits.unsafe_no_sandbox)
+    with engine as client:
+        reports = _grade_assignments(config, assignment, limits, workers, submitted,
+                                     wanted, autograded, course_root, progress, log,
+                                     client)
+    if reports:
+        write_report(autograded / "report.csv", reports)
+    return reports
+
+
+def _grade_assignments(config, assignment, limits, workers, submitted, wanted,
+                       autograded, course_root, progress, log, client) -> list:
+    reports = []
     for name in pick_assignments(config, assignment):
         folders = sorted(p for p in submitted.glob(f"*/{name}") if p.is_dir())
         if wanted is not None:
@@ -382,12 +405,15 @@ def autograde(root: Optional[os.PathLike] = None, assignment: Optional[str] = No
         reference = reference_records(source_nb, source, limits, course_root)
         jobs = [Job(name, folder.parent.name, str(folder / f"{name}.ipynb"), source, reference, limits,
                     str(course_root)) for folder in folders]
-        results = run_jobs(jobs, min(workers, len(jobs)), progress, description=name)
+        if client is None:
+            results = run_jobs(jobs, min(workers, len(jobs)), progress,
+                               description=name)
+        else:
+            from .cluster import grade_on_cluster
+            results = grade_on_cluster(jobs, client, progress, description=name)
         new = _record(config, name, results, autograded, source)
         for report in sorted(new, key=lambda r: r.student):
             log(f"{name}  {report.student}: {report.status} {num(report.score) if report.score is not None else '-'}"
                 f"/{num(report.max_score)}  {report.reason}")
         reports += new
-    if reports:
-        write_report(autograded / "report.csv", reports)
     return reports

@@ -18,12 +18,14 @@ that does not react within a few seconds is killed and started again without tha
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -37,11 +39,59 @@ RUNNER = Path(__file__).with_name("runner.py")
 MAX_LINE = 32 * 1024 * 1024        # bytes: a longer protocol line is dropped
 MAX_PROTOCOL = 128 * 1024 * 1024   # bytes: a sandbox that writes more events is killed
 SANDBOX_UID_BASE = 61000           # uid of worker k when the grader runs as root: BASE + k
+MAX_SLOTS = 999                    # slots of one machine: uids BASE + 1 .. BASE + 999
 IDLE_LIMIT = 30.0                  # seconds between two events while no cell or test is running
 
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot start on this machine."""
+
+
+class SlotClaim:
+    """A sandbox slot (its uid, `SANDBOX_UID_BASE + slot`) held by this process alone.
+
+    Two graders on one machine (the threads of `run_jobs`, the worker processes of a
+    Dask cluster) must never run two sandboxes under one uid: RLIMIT_NPROC counts the
+    processes of a uid, so a fork bomb in one submission would starve its neighbour. A
+    slot is a lock file held with flock: the kernel releases it when its holder exits,
+    even after a crash.
+    """
+
+    def __init__(self):
+        folder = Path(tempfile.gettempdir()) / f"attention-grading-slots-{os.getuid()}"
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        info = os.lstat(folder)
+        # Another user could create the folder first and hand out (or withhold) slots.
+        private = stat.S_ISDIR(info.st_mode) and not info.st_mode & 0o077
+        if info.st_uid != os.getuid() or not private:
+            raise SandboxUnavailable(
+                f"{folder} is not a private folder of this user: remove it")
+        for slot in range(1, MAX_SLOTS + 1):
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+            fd = os.open(folder / str(slot), flags, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.slot, self._fd = slot, fd
+            return
+        raise SandboxUnavailable(
+            f"all {MAX_SLOTS} sandbox slots of this machine are in use")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)          # closing the descriptor drops the lock
+            self._fd = None
+
+    def __enter__(self) -> int:
+        return self.slot
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 @dataclass
