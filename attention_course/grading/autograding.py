@@ -128,8 +128,13 @@ def _cell_reason(plan: Plan, ident: str, event: dict, first_code: bool) -> Optio
     return f"{ename}: {evalue} in {where}" if evalue else f"{ename} in {where}"
 
 
-def grade_submission(job: Job, slot: int = 0) -> Result:
-    """Grade one submission in a sandbox (a pure function of `job`: safe on any worker)."""
+def grade_submission(job: Job, slot: int = 0,
+                     pool: Optional[sandbox.SandboxPool] = None) -> Result:
+    """Grade one submission in a sandbox (a pure function of `job`: safe on any worker).
+
+    `pool` hands out sandboxes started ahead of time (each used for this submission
+    alone); `slot` is unused, kept for old callers (every sandbox claims its own uid).
+    """
     path = Path(job.notebook)
     folder = path.parent
     result = Result(job.assignment, job.student, "graded", timestamp=submission_timestamp(folder, path))
@@ -149,7 +154,8 @@ def grade_submission(job: Job, slot: int = 0) -> Result:
         warnings.simplefilter("ignore")
         submission = nbformat.read(path, as_version=4)
     plan = make_plan(submission, job.source)
-    outcome = sandbox.execute(plan.cells, plan.tests, job.limits, Path(job.course_root), slot)
+    outcome = sandbox.execute(plan.cells, plan.tests, job.limits, Path(job.course_root),
+                              pool=pool)
     result.log = outcome.log
     if outcome.start_failed:
         result.status = "regrade"
@@ -274,13 +280,11 @@ def load_source(config, assignment: str) -> tuple:
     return source_nb, Source.from_notebooks(assignment, source_nb, release_nb)
 
 
-def grade_safely(job: Job) -> Result:
-    """`grade_submission` in a sandbox slot that no other grader on this machine holds,
-    for engines that run many at once (threads here, Dask workers): a failure of the
-    grader becomes a `regrade`, never a student's zero."""
+def grade_safely(job: Job, pool: Optional[sandbox.SandboxPool] = None) -> Result:
+    """`grade_submission` for engines that run many at once (threads here, Dask
+    workers): a failure of the grader becomes a `regrade`, never a student's zero."""
     try:
-        with sandbox.SlotClaim() as slot:
-            return grade_submission(job, slot)
+        return grade_submission(job, pool=pool)
     except Exception as error:
         why = f"{type(error).__name__}: {error}"
         return Result(job.assignment, job.student, "regrade",
@@ -289,16 +293,26 @@ def grade_safely(job: Job) -> Result:
 
 def run_jobs(jobs: list, workers: int, progress: bool = True,
              description: str = "grading") -> list:
-    """Grade `jobs` on `workers` threads (each drives one sandbox); results in completion
-    order."""
-    work = grade_safely
+    """Grade `jobs` on `workers` threads (each drives one sandbox); results in
+    completion order."""
+    if not jobs:
+        return []
+    # `workers` sandboxes load Python and torch while `workers` others grade: on a
+    # machine with idle cores that loading leaves the critical path. Each is used once.
+    # A sandbox per job at most: none is left loading torch for nobody at the end.
+    warm = sandbox.SandboxPool(jobs[0].limits, Path(jobs[0].course_root),
+                               min(workers, len(jobs)), total=len(jobs))
+
+    def work(job: Job) -> Result:
+        return grade_safely(job, warm)
+
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(jobs), desc=description, unit="submission")
     results = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in as_completed([pool.submit(work, job) for job in jobs]):
+    with warm, ThreadPoolExecutor(max_workers=workers) as threads:
+        for future in as_completed([threads.submit(work, job) for job in jobs]):
             results.append(future.result())
             if bar is not None:
                 bar.update(1)
@@ -348,9 +362,9 @@ def autograde(root: Optional[os.PathLike] = None, assignment: Optional[str] = No
               dask_local: Optional[int] = None) -> list:
     """Grade every submission in submitted/ (or one assignment, or some students) in sandboxes.
 
-    On this machine's cores by default; on the Dask cluster at `scheduler`, or on a local
-    Dask cluster of `dask_local` processes, when given (`cluster.py`). The solution's
-    reference run and all the writing happen here either way.
+    On this machine's cores by default; on the Dask cluster at `scheduler`, or on a
+    local Dask cluster of `dask_local` processes, when given (`cluster.py`). The
+    solution's reference run and all the writing happen here either way.
 
     Writes the gradebook, autograded/<student>/<assignment>/, autograded/_logs/ and
     autograded/report.csv (merged with earlier rows), and returns the new report rows.
