@@ -2,10 +2,12 @@
 
 `grade_submission(job)` grades one submission and returns a `Result` (plain data). It touches
 no shared state, so the same function runs in a thread here, in a process, or on a cluster
-(README, "Grading a large class"). `autograde()` prepares the jobs of an assignment (its source,
-its release and the reference records of the solution, run once through the same sandbox),
-runs them on `workers` threads (each drives one sandbox process), and writes everything — the
-gradebook, autograded notebooks, report.csv — from the calling thread alone.
+(README, "Grading a large class"). `autograde()` prepares the jobs of every chosen
+assignment (its source, its release and the reference records of the solution, run once
+through the same sandbox), runs them all in one batch on `workers` threads (each drives
+one sandbox process, `run_jobs`) or on a Dask cluster (`cluster.py`), and writes
+everything — the gradebook, autograded notebooks, report.csv — from the calling thread
+alone.
 
 What a submission can earn: a task's points when its test cell raised nothing and every value
 its hidden checks recorded equals the solution's (`checks.judge`). What the report and the
@@ -406,7 +408,11 @@ def autograde(root: Optional[os.PathLike] = None, assignment: Optional[str] = No
 
 def _grade_assignments(config, assignment, limits, workers, submitted, wanted,
                        autograded, course_root, progress, log, client) -> list:
-    reports = []
+    """Every chosen assignment in ONE batch: the solutions' reference runs side by side,
+    then every submission of every assignment through one `run_jobs` (or one cluster
+    map), so that no core waits for the last submissions of one assignment before the
+    next one starts. Only then is anything written, one assignment after another."""
+    todo = []                                   # (name, source_nb, source, folders)
     for name in pick_assignments(config, assignment):
         folders = sorted(p for p in submitted.glob(f"*/{name}") if p.is_dir())
         if wanted is not None:
@@ -415,19 +421,33 @@ def _grade_assignments(config, assignment, limits, workers, submitted, wanted,
             log(f"{name}: no submissions (expected submitted/<student>/{name}/{name}.ipynb)")
             continue
         sync_gradebook(config, name)
-        source_nb, source = load_source(config, name)
-        reference = reference_records(source_nb, source, limits, course_root)
-        jobs = [Job(name, folder.parent.name, str(folder / f"{name}.ipynb"), source, reference, limits,
-                    str(course_root)) for folder in folders]
-        if client is None:
-            results = run_jobs(jobs, min(workers, len(jobs)), progress,
-                               description=name)
-        else:
-            from .cluster import grade_on_cluster
-            results = grade_on_cluster(jobs, client, progress, description=name)
-        new = _record(config, name, results, autograded, source)
+        todo.append((name, *load_source(config, name), folders))
+    if not todo:
+        return []
+    # The reference runs are independent sandboxes too; a broken solution stops the
+    # whole run before any student is graded against it.
+    def solution_run(item) -> dict:
+        return reference_records(item[1], item[2], limits, course_root)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as threads:
+        references = list(threads.map(solution_run, todo))
+    jobs = [Job(name, folder.parent.name, str(folder / f"{name}.ipynb"), source,
+                reference, limits, str(course_root))
+            for (name, _, source, folders), reference in zip(todo, references)
+            for folder in folders]
+    description = todo[0][0] if len(todo) == 1 else f"{len(todo)} assignments"
+    if client is None:
+        results = run_jobs(jobs, min(workers, len(jobs)), progress, description)
+    else:
+        from .cluster import grade_on_cluster
+        results = grade_on_cluster(jobs, client, progress, description)
+    reports = []
+    for name, _, source, _ in todo:
+        mine = [r for r in results if r.assignment == name]
+        new = _record(config, name, mine, autograded, source)
         for report in sorted(new, key=lambda r: r.student):
-            log(f"{name}  {report.student}: {report.status} {num(report.score) if report.score is not None else '-'}"
+            score = num(report.score) if report.score is not None else "-"
+            log(f"{name}  {report.student}: {report.status} {score}"
                 f"/{num(report.max_score)}  {report.reason}")
         reports += new
     return reports
