@@ -68,8 +68,9 @@ bench: $(STAMP)  ## time each chapter's top-to-bottom execution into benchmarks/
 release: $(STAMP)  ## regenerate the student notebooks in exercises/ from solutions/ with nbgrader
 	$(PY) -m attention_course.grading release
 
-autograde: $(STAMP)  ## grade submitted/<student>/<assignment>/ in sandboxes (ASSIGNMENT=01_rnn, WORKERS=N)
-	$(PY) -m attention_course.grading autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS))
+autograde: $(STAMP)  ## grade submitted/<student>/<assignment>/ in sandboxes (ASSIGNMENT=01_rnn, WORKERS=N, SCHEDULER=tcp://host:8786)
+	$(PY) -m attention_course.grading autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 feedback: $(STAMP)  ## write HTML feedback for the autograded submissions into feedback/
 	$(PY) -m attention_course.grading feedback $(ASSIGNMENT)

@@ -583,3 +583,28 @@ def test_python_is_bound_after_the_private_tmp(monkeypatch):
     tmpfs = cmd.index("/tmp", cmd.index("--tmpfs"))
     venv = cmd.index("/tmp/clone/.venv")
     assert tmpfs < venv and cmd[venv - 1] == "--ro-bind"
+
+
+@pytest.mark.slow
+def test_a_pooled_sandbox_serves_one_submission_and_keeps_nothing(tmp_path):
+    """Sandboxes started ahead (torch loaded) are each used once: what one submission
+    plants in its process, its /tmp or its environment is gone for the next one."""
+    if sandbox.bwrap_path() is None:
+        pytest.skip("needs bubblewrap")
+    limits = sandbox.Limits(cell_timeout=20)
+    plant = ("import os, sys, torch\ntorch.planted = 1\nopen('/tmp/planted', 'w').write('x')\n"
+             "os.environ['PLANTED'] = '1'\nprint('planted')")
+    look = ("import os, sys\nprint('torch' in sys.modules, hasattr(sys.modules['torch'], "
+            "'planted'), os.path.exists('/tmp/planted'), 'PLANTED' in os.environ)")
+    with sandbox.SandboxPool(limits, tmp_path, size=1, total=3) as pool:
+        waiting = list(pool._waiting)
+        first = sandbox.execute([{"id": "a", "source": plant}], [], limits, tmp_path,
+                                pool=pool)
+        second = sandbox.execute([{"id": "b", "source": look}], [], limits, tmp_path,
+                                 pool=pool)
+        assert waiting[0] not in pool._waiting
+        left = list(pool._waiting)
+    assert first.cells["a"]["stdout"] == "planted\n"
+    # torch was loaded before the cell ran (the warm start), and nothing was planted in it
+    assert second.cells["b"]["stdout"] == "True False False False\n", second.log[-2000:]
+    assert left and all(box.process.poll() is not None for box in left)   # closed: killed

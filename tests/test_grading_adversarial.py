@@ -31,6 +31,7 @@ from attention_course.grading import sandbox
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = "00_probe"
 TIMEOUT = 8                                   # seconds per cell in these runs
+GRADING_ENDED = float("inf")                 # set by probe_course
 SENTINELS = ["SENTINEL_HIDDEN_INPUT_7f3a", "SENTINEL_HIDDEN_MESSAGE_91c2", "SENTINEL_HIDDEN_LINE_c0de"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sandbox.bwrap_path() is None, reason="needs bubblewrap")]
@@ -463,6 +464,10 @@ def probe_course(tmp_path_factory):
         outputs.append(run.stdout + run.stderr)
         assert run.returncode == 0, "\n".join(outputs)[-5000:]
     print(f"\n[probe course] {len(students)} submissions graded in {time.monotonic() - started:.0f} s")
+    # Seconds since boot, as /proc/<pid>/stat counts a process's start: a sandbox
+    # process that started before grading ended and still runs has outlived it.
+    global GRADING_ENDED
+    GRADING_ENDED = time.clock_gettime(time.CLOCK_BOOTTIME)
     time.sleep(6)                     # give anything that escaped the time to do its damage
     return root, students, "\n".join(outputs)
 
@@ -532,13 +537,19 @@ def test_broken_files_are_invalid_not_crashes(probe_course, student):
 def test_nothing_outlives_grading(probe_course):
     root, _, _ = probe_course
     alive = []
+    ticks = os.sysconf("SC_CLK_TCK")
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 uid = os.stat(f"/proc/{entry}").st_uid
+                stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            if sandbox.SANDBOX_UID_BASE <= uid < sandbox.SANDBOX_UID_BASE + 1000:
+            # Sandboxes that started after this course was graded belong to other tests
+            # running beside this one (pytest -n 2): those are not escapees.
+            started = int(stat.rsplit(")", 1)[1].split()[19]) / ticks
+            if sandbox.SANDBOX_UID_BASE <= uid < sandbox.SANDBOX_UID_BASE + 1000 \
+                    and started < GRADING_ENDED:
                 alive.append(entry)
     assert not alive, f"sandbox processes still running: {alive}"
     assert not (root / "pwned.txt").exists() and not (ROOT / "pwned.txt").exists()

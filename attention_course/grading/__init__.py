@@ -18,6 +18,7 @@ The package, one job a module:
 | `runner.py` | the only code next to the student's: runs cells, records `check(...)` values |
 | `checks.py` | the verdict: recorded values against the solution's, outside the student's process |
 | `autograding.py` | one submission (`grade_submission`, also for a cluster), and a class in parallel |
+| `cluster.py` | the same grading on a Dask cluster (`autograde --scheduler ADDRESS`) |
 | `reports.py` | report.csv, grades.csv and the gradebook, written by one process |
 | `feedback.py` | HTML feedback without hidden tests |
 | `cli.py` | the command line |

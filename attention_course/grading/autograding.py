@@ -2,10 +2,12 @@
 
 `grade_submission(job)` grades one submission and returns a `Result` (plain data). It touches
 no shared state, so the same function runs in a thread here, in a process, or on a cluster
-(README, "Grading a large class"). `autograde()` prepares the jobs of an assignment (its source,
-its release and the reference records of the solution, run once through the same sandbox),
-runs them on `workers` threads (each drives one sandbox process), and writes everything — the
-gradebook, autograded notebooks, report.csv — from the calling thread alone.
+(README, "Grading a large class"). `autograde()` prepares the jobs of every chosen
+assignment (its source, its release and the reference records of the solution, run once
+through the same sandbox), runs them all in one batch on `workers` threads (each drives
+one sandbox process, `run_jobs`) or on a Dask cluster (`cluster.py`), and writes
+everything — the gradebook, autograded notebooks, report.csv — from the calling thread
+alone.
 
 What a submission can earn: a task's points when its test cell raised nothing and every value
 its hidden checks recorded equals the solution's (`checks.judge`). What the report and the
@@ -16,9 +18,9 @@ sandbox (`sandbox.Outcome.cells`).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import datetime as dt
 import os
-import queue
 import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -128,8 +130,13 @@ def _cell_reason(plan: Plan, ident: str, event: dict, first_code: bool) -> Optio
     return f"{ename}: {evalue} in {where}" if evalue else f"{ename} in {where}"
 
 
-def grade_submission(job: Job, slot: int = 0) -> Result:
-    """Grade one submission in a sandbox (a pure function of `job`: safe on any worker)."""
+def grade_submission(job: Job, slot: int = 0,
+                     pool: Optional[sandbox.SandboxPool] = None) -> Result:
+    """Grade one submission in a sandbox (a pure function of `job`: safe on any worker).
+
+    `pool` hands out sandboxes started ahead of time (each used for this submission
+    alone); `slot` is unused, kept for old callers (every sandbox claims its own uid).
+    """
     path = Path(job.notebook)
     folder = path.parent
     result = Result(job.assignment, job.student, "graded", timestamp=submission_timestamp(folder, path))
@@ -149,7 +156,8 @@ def grade_submission(job: Job, slot: int = 0) -> Result:
         warnings.simplefilter("ignore")
         submission = nbformat.read(path, as_version=4)
     plan = make_plan(submission, job.source)
-    outcome = sandbox.execute(plan.cells, plan.tests, job.limits, Path(job.course_root), slot)
+    outcome = sandbox.execute(plan.cells, plan.tests, job.limits, Path(job.course_root),
+                              pool=pool)
     result.log = outcome.log
     if outcome.start_failed:
         result.status = "regrade"
@@ -274,29 +282,39 @@ def load_source(config, assignment: str) -> tuple:
     return source_nb, Source.from_notebooks(assignment, source_nb, release_nb)
 
 
-def run_jobs(jobs: list, workers: int, progress: bool = True, description: str = "grading") -> list:
-    """Grade `jobs` on `workers` threads (each drives one sandbox); results in completion order."""
-    slots: queue.Queue = queue.Queue()
-    for slot in range(1, workers + 1):
-        slots.put(slot)
+def grade_safely(job: Job, pool: Optional[sandbox.SandboxPool] = None) -> Result:
+    """`grade_submission` for engines that run many at once (threads here, Dask
+    workers): a failure of the grader becomes a `regrade`, never a student's zero."""
+    try:
+        return grade_submission(job, pool=pool)
+    except Exception as error:
+        why = f"{type(error).__name__}: {error}"
+        return Result(job.assignment, job.student, "regrade",
+                      reasons=[f"not graded, grade again: the grader failed ({why})"])
+
+
+def run_jobs(jobs: list, workers: int, progress: bool = True,
+             description: str = "grading") -> list:
+    """Grade `jobs` on `workers` threads (each drives one sandbox); results in
+    completion order."""
+    if not jobs:
+        return []
+    # `workers` sandboxes load Python and torch while `workers` others grade: on a
+    # machine with idle cores that loading leaves the critical path. Each is used once.
+    # A sandbox per job at most: none is left loading torch for nobody at the end.
+    warm = sandbox.SandboxPool(jobs[0].limits, Path(jobs[0].course_root),
+                               min(workers, len(jobs)), total=len(jobs))
 
     def work(job: Job) -> Result:
-        slot = slots.get()
-        try:
-            return grade_submission(job, slot)
-        except Exception as error:      # a bug of the grader: never a student's zero
-            return Result(job.assignment, job.student, "regrade",
-                          reasons=[f"not graded, grade again: the grader failed ({type(error).__name__}: {error})"])
-        finally:
-            slots.put(slot)
+        return grade_safely(job, warm)
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(jobs), desc=description, unit="submission")
     results = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in as_completed([pool.submit(work, job) for job in jobs]):
+    with warm, ThreadPoolExecutor(max_workers=workers) as threads:
+        for future in as_completed([threads.submit(work, job) for job in jobs]):
             results.append(future.result())
             if bar is not None:
                 bar.update(1)
@@ -348,8 +366,13 @@ def _record(config, assignment: str, results: list, autograded: Path, source: So
 def autograde(root: Optional[os.PathLike] = None, assignment: Optional[str] = None,
               students: Optional[Iterable[str]] = None, timeout: Optional[float] = None,
               workers: Optional[int] = None, unsafe_no_sandbox: bool = False, progress: bool = True,
-              log=print) -> list:
+              log=print, scheduler: Optional[str] = None,
+              dask_local: Optional[int] = None) -> list:
     """Grade every submission in submitted/ (or one assignment, or some students) in sandboxes.
+
+    On this machine's cores by default; on the Dask cluster at `scheduler`, or on a
+    local Dask cluster of `dask_local` processes, when given (`cluster.py`). The
+    solution's reference run and all the writing happen here either way.
 
     Writes the gradebook, autograded/<student>/<assignment>/, autograded/_logs/ and
     autograded/report.csv (merged with earlier rows), and returns the new report rows.
@@ -376,6 +399,26 @@ def autograde(root: Optional[os.PathLike] = None, assignment: Optional[str] = No
     autograded = course_root / directory.autograded_directory
     wanted = set(students) if students is not None else None
     reports = []
+    engine = contextlib.nullcontext()
+    if scheduler is not None or dask_local is not None:
+        from . import cluster
+        engine = cluster.connect(scheduler, dask_local, limits.unsafe_no_sandbox)
+    with engine as client:
+        reports = _grade_assignments(config, assignment, limits, workers, submitted,
+                                     wanted, autograded, course_root, progress, log,
+                                     client)
+    if reports:
+        write_report(autograded / "report.csv", reports)
+    return reports
+
+
+def _grade_assignments(config, assignment, limits, workers, submitted, wanted,
+                       autograded, course_root, progress, log, client) -> list:
+    """Every chosen assignment in ONE batch: the solutions' reference runs side by side,
+    then every submission of every assignment through one `run_jobs` (or one cluster
+    map), so that no core waits for the last submissions of one assignment before the
+    next one starts. Only then is anything written, one assignment after another."""
+    todo = []                                   # (name, source_nb, source, folders)
     for name in pick_assignments(config, assignment):
         folders = sorted(p for p in submitted.glob(f"*/{name}") if p.is_dir())
         if wanted is not None:
@@ -384,16 +427,33 @@ def autograde(root: Optional[os.PathLike] = None, assignment: Optional[str] = No
             log(f"{name}: no submissions (expected submitted/<student>/{name}/{name}.ipynb)")
             continue
         sync_gradebook(config, name)
-        source_nb, source = load_source(config, name)
-        reference = reference_records(source_nb, source, limits, course_root)
-        jobs = [Job(name, folder.parent.name, str(folder / f"{name}.ipynb"), source, reference, limits,
-                    str(course_root)) for folder in folders]
-        results = run_jobs(jobs, min(workers, len(jobs)), progress, description=name)
-        new = _record(config, name, results, autograded, source)
+        todo.append((name, *load_source(config, name), folders))
+    if not todo:
+        return []
+    # The reference runs are independent sandboxes too; a broken solution stops the
+    # whole run before any student is graded against it.
+    def solution_run(item) -> dict:
+        return reference_records(item[1], item[2], limits, course_root)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as threads:
+        references = list(threads.map(solution_run, todo))
+    jobs = [Job(name, folder.parent.name, str(folder / f"{name}.ipynb"), source,
+                reference, limits, str(course_root))
+            for (name, _, source, folders), reference in zip(todo, references)
+            for folder in folders]
+    description = todo[0][0] if len(todo) == 1 else f"{len(todo)} assignments"
+    if client is None:
+        results = run_jobs(jobs, min(workers, len(jobs)), progress, description)
+    else:
+        from .cluster import grade_on_cluster
+        results = grade_on_cluster(jobs, client, progress, description)
+    reports = []
+    for name, _, source, _ in todo:
+        mine = [r for r in results if r.assignment == name]
+        new = _record(config, name, mine, autograded, source)
         for report in sorted(new, key=lambda r: r.student):
-            log(f"{name}  {report.student}: {report.status} {num(report.score) if report.score is not None else '-'}"
+            score = num(report.score) if report.score is not None else "-"
+            log(f"{name}  {report.student}: {report.status} {score}"
                 f"/{num(report.max_score)}  {report.reason}")
         reports += new
-    if reports:
-        write_report(autograded / "report.csv", reports)
     return reports

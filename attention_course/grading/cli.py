@@ -30,6 +30,12 @@ def main(argv: Optional[list] = None) -> int:
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
     grade.add_argument("--timeout", type=float, help="seconds a cell or test may run (default: the config)")
     grade.add_argument("--workers", type=int, help="submissions graded at once (default: the config, else the cores)")
+    where = grade.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster of this scheduler "
+                            "(e.g. tcp://host:8786)")
+    where.add_argument("--dask-local", type=int, metavar="N",
+                       help="grade on a local Dask cluster of N worker processes")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="grade without bubblewrap: ONLY for submissions you trust")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -49,7 +55,8 @@ def main(argv: Optional[list] = None) -> int:
             from .autograding import autograde
             reports = autograde(args.root, args.assignment, args.student, timeout=args.timeout,
                                 workers=args.workers, unsafe_no_sandbox=args.unsafe_no_sandbox,
-                                progress=not args.quiet)
+                                progress=not args.quiet, scheduler=args.scheduler,
+                                dask_local=args.dask_local)
             if reports:
                 print(f"report: {Path(find_root(args.root)) / 'autograded' / 'report.csv'}")
         elif args.command == "feedback":

@@ -9,6 +9,7 @@ recorded on the same inputs, and that comparison happens outside (`checks.py`).
 
 Protocol (one JSON object per line):
 
+    fd 3   {"event": "warm"}                                IPython and torch are loaded
     stdin  {"cells": [{"id": ..., "source": ...}, ...]}    phase 1: the student's cells, in order
     fd 3   {"event": "ready"}
     fd 3   {"event": "start", "id": ...}                    before each cell
@@ -215,9 +216,17 @@ def main() -> None:
     PROTOCOL_FD = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     sandboxed = len(sys.argv) > 2 and sys.argv[2] == "sandboxed"
     stdin = os.fdopen(0, "r", encoding="utf-8", errors="replace")
-    plan = json.loads(stdin.readline())
+    # Load what every submission loads before its cells arrive, so that a sandbox
+    # started ahead of time (sandbox.SandboxPool) has done the slow part. No student
+    # code has run yet, and this process serves one submission only.
     from IPython.core.interactiveshell import InteractiveShell
     shell = InteractiveShell.instance(colors="nocolor")
+    try:
+        import torch  # noqa: F401  (the exercises' first import; cached for them)
+    except Exception:
+        pass
+    emit({"event": "warm"})
+    plan = json.loads(stdin.readline())
     emit({"event": "ready"})
     for cell in plan["cells"]:
         emit({"event": "start", "id": cell["id"]})

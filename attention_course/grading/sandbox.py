@@ -18,12 +18,14 @@ that does not react within a few seconds is killed and started again without tha
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -37,11 +39,59 @@ RUNNER = Path(__file__).with_name("runner.py")
 MAX_LINE = 32 * 1024 * 1024        # bytes: a longer protocol line is dropped
 MAX_PROTOCOL = 128 * 1024 * 1024   # bytes: a sandbox that writes more events is killed
 SANDBOX_UID_BASE = 61000           # uid of worker k when the grader runs as root: BASE + k
+MAX_SLOTS = 999                    # slots of one machine: uids BASE + 1 .. BASE + 999
 IDLE_LIMIT = 30.0                  # seconds between two events while no cell or test is running
 
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot start on this machine."""
+
+
+class SlotClaim:
+    """A sandbox slot (its uid, `SANDBOX_UID_BASE + slot`) held by this process alone.
+
+    Two graders on one machine (the threads of `run_jobs`, the worker processes of a
+    Dask cluster) must never run two sandboxes under one uid: RLIMIT_NPROC counts the
+    processes of a uid, so a fork bomb in one submission would starve its neighbour. A
+    slot is a lock file held with flock: the kernel releases it when its holder exits,
+    even after a crash.
+    """
+
+    def __init__(self):
+        folder = Path(tempfile.gettempdir()) / f"attention-grading-slots-{os.getuid()}"
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        info = os.lstat(folder)
+        # Another user could create the folder first and hand out (or withhold) slots.
+        private = stat.S_ISDIR(info.st_mode) and not info.st_mode & 0o077
+        if info.st_uid != os.getuid() or not private:
+            raise SandboxUnavailable(
+                f"{folder} is not a private folder of this user: remove it")
+        for slot in range(1, MAX_SLOTS + 1):
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+            fd = os.open(folder / str(slot), flags, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.slot, self._fd = slot, fd
+            return
+        raise SandboxUnavailable(
+            f"all {MAX_SLOTS} sandbox slots of this machine are in use")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)          # closing the descriptor drops the lock
+            self._fd = None
+
+    def __enter__(self) -> int:
+        return self.slot
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 @dataclass
@@ -181,8 +231,18 @@ def _limiter(limits: Limits):
 class _Sandbox:
     """One running sandbox: its process, its event stream and its raw output."""
 
-    def __init__(self, limits: Limits, course_root: Path, slot: int):
+    def __init__(self, limits: Limits, course_root: Path):
         self.limits = limits
+        self.course_root = course_root
+        # A uid of its own for its whole life, pooled or not (see SlotClaim).
+        self.claim = SlotClaim()
+        try:
+            self._start(limits, course_root, self.claim.slot)
+        except BaseException:
+            self.claim.release()
+            raise
+
+    def _start(self, limits: Limits, course_root: Path, slot: int) -> None:
         protocol_r, protocol_w = os.pipe()
         info_r, info_w = os.pipe()
         self.log_file = tempfile.TemporaryFile()
@@ -284,11 +344,79 @@ class _Sandbox:
         text = self.log_file.read(200_000).decode("utf-8", "replace")
         self.log_file.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        self.claim.release()            # only now: nothing of this sandbox runs now
         return text
 
 
-def execute(cells: list[dict], tests: list[dict], limits: Limits, course_root: Path, slot: int = 0) -> Outcome:
+class SandboxPool:
+    """Sandboxes started ahead of time, so that a submission does not wait for Python,
+    IPython and torch to load (about 1 s of CPU, most of a submission's time).
+
+    Isolation is the same as for a sandbox started on demand: each pooled sandbox is a
+    separate bubblewrap sandbox with its own uid, private /tmp and home, and
+    namespaces; it has run no code but the runner's imports, and it is handed out for
+    exactly ONE run of one submission, then killed (`_Sandbox.kill`). Nothing passes
+    from one student to the next. `take` starts a replacement at once, so `size`
+    sandboxes load while the current ones grade; at most `total` are ever started (one
+    per submission of the batch), and restarts after a hang, or sandboxes of other
+    limits, are started on demand.
+    """
+
+    def __init__(self, limits: Limits, course_root: Path, size: int,
+                 total: Optional[int] = None):
+        self.limits, self.course_root, self.size = limits, course_root, size
+        self._left = total if total is not None else float("inf")
+        self._lock = threading.Lock()
+        self._waiting: list = []
+        self._closed = False
+        with self._lock:
+            for _ in range(size):
+                self._start_one()
+
+    def _start_one(self) -> None:
+        if self._left <= 0:
+            return
+        self._left -= 1
+        try:
+            self._waiting.append(_Sandbox(self.limits, self.course_root))
+        except (OSError, SandboxUnavailable):
+            pass                # _attempt starts one on demand, and reports why not
+
+    def take(self, limits: Limits, course_root: Path) -> Optional[_Sandbox]:
+        """A sandbox started ahead, now this caller's alone; None if there is none for
+        these limits (the caller starts one)."""
+        if limits != self.limits or Path(course_root) != Path(self.course_root):
+            return None
+        with self._lock:
+            if self._closed:
+                return None
+            box = self._waiting.pop(0) if self._waiting else None
+            while len(self._waiting) < self.size and self._left > 0:
+                self._start_one()
+        return box
+
+    def close(self) -> None:
+        """Kill the sandboxes nobody took: nothing of grading outlives it."""
+        with self._lock:
+            self._closed = True
+            waiting, self._waiting = self._waiting, []
+        for box in waiting:
+            box.kill()
+
+    def __enter__(self) -> "SandboxPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def execute(cells: list[dict], tests: list[dict], limits: Limits, course_root: Path,
+            slot: int = 0, pool: Optional["SandboxPool"] = None) -> Outcome:
     """Run the student's `cells` (phase 1) and then the `tests` in a sandbox; restart after hangs.
+
+    Each run takes a fresh sandbox: from `pool` (started ahead, see `SandboxPool`) when
+    it has one for these limits, else a new one. `slot` is not used any more (every
+    sandbox claims a uid of its own); it stays for old callers.
 
     `cells` and `tests` are [{"id", "source"}]. Events that arrive after the hidden tests were
     sent are not kept for `Outcome.cells`: from then on the process holds the hidden tests, and
@@ -301,7 +429,7 @@ def execute(cells: list[dict], tests: list[dict], limits: Limits, course_root: P
     for attempt in range(limits.restarts + limits.start_attempts + 1):
         todo_cells = [c for c in cells if c["id"] not in skip]
         todo_tests = [t for t in tests if t["id"] not in outcome.tests]
-        result = _attempt(todo_cells, todo_tests, limits, course_root, slot, outcome)
+        result = _attempt(todo_cells, todo_tests, limits, course_root, outcome, pool)
         logs.append(f"---- sandbox run {attempt + 1}: {result['end']} ----\n{result['log']}")
         if result["end"] == "done":
             break
@@ -336,15 +464,22 @@ def _close_silent_test(outcome: Outcome, current) -> None:
         outcome.tests[current[1]] = {"status": "crashed", "ename": None, "records": []}
 
 
-def _attempt(cells, tests, limits: Limits, course_root: Path, slot: int, outcome: Outcome) -> dict:
+def _attempt(cells, tests, limits: Limits, course_root: Path, outcome: Outcome,
+             pool: Optional["SandboxPool"] = None) -> dict:
     try:
-        box = _Sandbox(limits, course_root, slot)
-    except OSError as error:
+        box = pool.take(limits, course_root) if pool is not None else None
+        box = box or _Sandbox(limits, course_root)
+    except (OSError, SandboxUnavailable) as error:
         return {"end": "no-start", "why": f"could not start the sandbox: {error}", "log": ""}
     end = {"end": "done"}
     try:
         box.send({"cells": cells})
-        event = box.next_event(time.monotonic() + limits.startup_timeout)
+        # "warm" (the runner has loaded IPython and torch) comes before "ready" (it has
+        # read the cells); a pooled sandbox sent it long ago.
+        startup = time.monotonic() + limits.startup_timeout
+        event = box.next_event(startup)
+        if event is not None and event.get("event") == "warm":
+            event = box.next_event(startup)
         if event is None or event.get("event") != "ready":
             end = {"end": "no-start", "why": f"Python did not start in the sandbox within {limits.startup_timeout:g} s"
                    if event is None else "the sandbox exited as it started"}
