@@ -13,7 +13,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 
 .PHONY: help setup book serve test test-fast test-wheel bench-wheel export check-export release autograde feedback grades \
         execute bench bench-grading bench-transformer data lock clean train-ch3 train-ch4 train-ch6 train-ch7 \
-        train-ch8 train-ch9 train-ch10 train-ch11 public records hub-proxy repository actionlint
+        train-ch8 train-ch9 train-ch10 train-ch11 public records hub-proxy repository actionlint test-class
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' -e 's/\$$(PORT)/$(PORT)/' | expand -t 20
@@ -39,7 +39,14 @@ serve:  ## serve the built site on http://127.0.0.1:$(PORT)
 	$(PY) -m http.server --directory _build/html --bind 127.0.0.1 $(PORT)
 
 test: $(STAMP)  ## every test: package, notebooks (nbval strict), grading, exercise sync, book, browser (TEST_WORKERS=2 processes)
-	$(BIN)/pytest -n $(or $(TEST_WORKERS),2) --dist loadfile $(NBVAL) -m "not wheel" tests $(CHAPTERS)
+	$(BIN)/pytest -n $(or $(TEST_WORKERS),2) --dist loadfile $(NBVAL) -m "not wheel" \
+	  $(foreach t,$(CLASS_TESTS),--ignore=$(t)) tests $(CHAPTERS)
+
+# The class at scale, apart from `make test` (which must stay within 15 minutes on CI's two
+# cores): a real JupyterHub with nbgrader's exchange (as root) and grading on Dask.
+CLASS_TESTS := tests/test_hub_e2e.py tests/test_cluster.py
+test-class: $(STAMP)  ## the class at scale: JupyterHub + nbgrader's exchange end to end (root), grading on a Dask LocalCluster
+	$(BIN)/pytest -n 2 --dist loadfile $(CLASS_TESTS)
 
 test-fast: $(STAMP)  ## the quick tests only (no notebooks, no nbgrader runs, no book build)
 	$(BIN)/pytest -m "not slow and not browser and not wheel" tests

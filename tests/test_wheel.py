@@ -117,14 +117,16 @@ def test_wheel_size_and_contents(installed):
 
 
 def test_students_get_no_instructor_tools(installed):
-    # formgrader and create-assignment come with nbgrader: only the instructor extra has it,
-    # so neither the base install nor the student's `lab` extra shows those menus.
+    # formgrader and create-assignment come with nbgrader: only the instructor's extras
+    # (`instructor`, and `hub` for a JupyterHub) have it, so neither the base install nor
+    # the student's `lab` extra shows those menus.
     wheel, python, env, base, _ = installed
     with zipfile.ZipFile(wheel) as archive:
         metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA")))
     requires = [line for line in metadata.decode().splitlines() if line.startswith("Requires-Dist:")]
     nbgrader = [line for line in requires if "nbgrader" in line]
-    assert nbgrader and all('extra == "instructor"' in line for line in nbgrader), requires
+    assert nbgrader and all('extra == "instructor"' in line or 'extra == "hub"' in line
+                            for line in nbgrader), requires
     lab = [line for line in requires if 'extra == "lab"' in line]
     assert lab and not any("nbgrader" in line for line in lab), lab
     probe = _run([python, "-c", "import importlib.util as u; print(u.find_spec('nbgrader') is None)"], env, base)
