@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from book_fixtures import ROOT
+from record_stats import high, low, values
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import captioning as bench  # noqa: E402
@@ -26,23 +27,6 @@ def record(part):
 def runs(part, **where):
     return [r for r in record(part)["runs"]
             if all(r[k] == v for k, v in where.items())]
-
-
-def values(rs, *path):
-    out = []
-    for r in rs:
-        for key in path:
-            r = r[key]
-        out.append(float(r))
-    return out
-
-
-def low(xs):
-    return statistics.mean(xs) - statistics.stdev(xs)
-
-
-def high(xs):
-    return statistics.mean(xs) + statistics.stdev(xs)
 
 
 @pytest.mark.parametrize("part", PARTS)
