@@ -1,12 +1,14 @@
-"""Grading throughput: a synthetic class graded with 1 and then 2 workers, in one run.
+"""Grading throughput: a synthetic class graded with the fork server at 1 and 2 workers and
+with a bubblewrap sandbox per submission at 2, in one run.
 
     .venv/bin/python benchmarks/bench_grading.py [--students 200] [--assignment 04_attention]
 
 Builds a temporary course (nothing in the repository is touched), releases the assignment,
 submits `--students` notebooks cycling through the solution, the untouched release and every
 wrong answer of tests/catalog_<assignment>.py, then times `autograde` over the whole class
-with 1 worker and with 2 (each run starts from a fresh gradebook; the solution's reference
-run is included in each time). Writes the table to benchmarks/grading.md.
+with the fork server at 1 worker and at 2, and with a bubblewrap sandbox per submission at 2
+(each run starts from a fresh gradebook; the solution's reference run is included in each
+time). Writes the table to benchmarks/grading.md.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+RUNS = [(1, True), (2, True), (2, False)]    # (workers, fork server)
 sys.path.insert(0, str(ROOT / "tests"))
 
 from attention_course.grading import autograde, release  # noqa: E402
@@ -59,7 +62,7 @@ def main() -> None:
     parser.add_argument("--assignment", default="04_attention")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "grading.md"))
     args = parser.parse_args()
-    rows = []
+    rows, verdicts = [], []
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         template = Path(scratch) / "template"
         template.mkdir()
@@ -67,10 +70,12 @@ def main() -> None:
         shutil.copytree(ROOT / "solutions", template / "solutions")
         release(template, [args.assignment])
         class_notebooks(template, args.assignment, args.students)
-        for workers in (1, 2):
-            course = Path(scratch) / f"course-{workers}"
+        for workers, forked in RUNS:
+            course = Path(scratch) / f"course-{workers}-{forked}"
             shutil.copytree(template, course)
             (course / "gradebook.db").unlink(missing_ok=True)
+            with (course / "nbgrader_config.py").open("a") as config:
+                config.write(f"\nc.Sandbox.fork_server = {forked}\n")
             load = os.getloadavg()[0]
             started = time.monotonic()
             reports = autograde(course, args.assignment, workers=workers, progress=False, log=lambda *_: None)
@@ -78,10 +83,15 @@ def main() -> None:
             statuses = {}
             for report in reports:
                 statuses[report.status] = statuses.get(report.status, 0) + 1
-            rows.append((workers, len(reports), seconds, 60 * len(reports) / seconds, load, statuses))
-            print(f"{workers} worker(s): {len(reports)} submissions in {seconds:.0f} s "
+            rows.append((workers, forked, len(reports), seconds, 60 * len(reports) / seconds,
+                         load, statuses))
+            verdicts.append({r.student: (r.score, r.status, sorted(r.tasks.items()), r.reasons)
+                             for r in reports})
+            print(f"{workers} worker(s), fork server {forked}: {len(reports)} submissions in {seconds:.0f} s "
                   f"= {60 * len(reports) / seconds:.1f}/min (load before {load:.2f}) {statuses}", flush=True)
-    ratio = rows[1][3] / rows[0][3]
+    rate = {(workers, forked): r for workers, forked, _, _, r, _, _ in rows}
+    cores = os.cpu_count()
+    per_core = rate[2, True] / 60 / cores
     cpu = platform.processor() or platform.machine()
     try:
         cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
@@ -90,21 +100,40 @@ def main() -> None:
     lines = [
         "# Grading throughput",
         "",
-        f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores ({cpu}), Python "
-        f"{platform.python_version()}, each submission in its own bubblewrap sandbox.",
+        f"Measured {time.strftime('%Y-%m-%d')} on {cores} CPU cores ({cpu}), Python "
+        f"{platform.python_version()}. Every submission is confined alone (its own namespaces, "
+        "private folders, uid and limits, no capabilities): forked from the fork server, which "
+        "loaded torch once (attention_course/grading/forkserver.py), or, for comparison, in a "
+        "bubblewrap sandbox started for it, which loads torch itself.",
         "",
         f"Command: `.venv/bin/python benchmarks/bench_grading.py --students {args.students} "
-        f"--assignment {args.assignment}`. A synthetic class cycles through the solution, the untouched "
-        "release and every catalogued wrong answer; each run grades the whole class from a fresh "
-        "gradebook, the solution's reference run included.",
+        f"--assignment {args.assignment}` (`make bench-grading`). A synthetic class cycles through "
+        "the solution, the untouched release and every catalogued wrong answer; each run grades the "
+        "whole class from a fresh gradebook, the solution's reference run included, one run after "
+        "the other on the same machine.",
         "",
-        "| workers | submissions | seconds | submissions per minute | load average before | statuses |",
-        "| ---: | ---: | ---: | ---: | ---: | --- |",
+        "| workers | sandboxes | submissions | seconds | submissions per minute "
+        "| per second per core | load average before | statuses |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for workers, count, seconds, rate, load, statuses in rows:
-        lines.append(f"| {workers} | {count} | {seconds:.0f} | {rate:.1f} | {load:.2f} | "
+    for workers, forked, count, seconds, rate_, load, statuses in rows:
+        kind = "forked from the fork server" if forked else "a bubblewrap sandbox each"
+        lines.append(f"| {workers} | {kind} | {count} | {seconds:.0f} | {rate_:.1f} | "
+                     f"{rate_ / 60 / cores:.2f} | {load:.2f} | "
                      + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) + " |")
-    lines += ["", f"Ratio (2 workers / 1 worker), measured in one run: **{ratio:.2f}**.", ""]
+    lines += [
+        "",
+        f"Fork server, 2 workers / 1 worker: **{rate[2, True] / rate[1, True]:.2f}**. "
+        f"Fork server / a bubblewrap sandbox each, both at 2 workers: "
+        f"**{rate[2, True] / rate[2, False]:.2f}**.",
+        "",
+        "Every run gave every submission the same score, status, task scores and reasons: "
+        f"**{'yes' if all(v == verdicts[0] for v in verdicts) else 'NO'}**.",
+        "",
+        f"Bar (issue 22: at least 1 submission per second per core at 2 workers): "
+        f"{per_core:.2f} per second per core, **{'met' if per_core >= 1 else 'not met'}**.",
+        "",
+    ]
     Path(args.output).write_text("\n".join(lines))
     print("\n".join(lines))
 

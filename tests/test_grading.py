@@ -29,6 +29,7 @@ import pytest
 from attention_course import grading
 from attention_course.grading import checks, sandbox
 from attention_course.grading.notebooks import Source, hidden_region, make_plan, strip_hidden_tests
+from attention_course.grading.pool import SandboxPool
 from attention_course.grading.runner import encode, make_check
 from grading_catalog import ASSIGNMENTS, WRONG_ANSWERS
 from test_grading_catalog import cell_by_id, source_notebook, student_notebook, tasks_of
@@ -586,9 +587,11 @@ def test_python_is_bound_after_the_private_tmp(monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_pooled_sandbox_serves_one_submission_and_keeps_nothing(tmp_path):
-    """Sandboxes started ahead (torch loaded) are each used once: what one submission
-    plants in its process, its /tmp or its environment is gone for the next one."""
+@pytest.mark.parametrize("fork_server", [True, False], ids=["forked", "bubblewrap"])
+def test_a_pooled_sandbox_serves_one_submission_and_keeps_nothing(tmp_path, fork_server):
+    """Sandboxes started ahead (torch loaded: forked from the fork server, or each a
+    bubblewrap sandbox of its own) are each used once: what one submission plants in
+    its process, its /tmp or its environment is gone for the next one."""
     if sandbox.bwrap_path() is None:
         pytest.skip("needs bubblewrap")
     limits = sandbox.Limits(cell_timeout=20)
@@ -596,7 +599,8 @@ def test_a_pooled_sandbox_serves_one_submission_and_keeps_nothing(tmp_path):
              "os.environ['PLANTED'] = '1'\nprint('planted')")
     look = ("import os, sys\nprint('torch' in sys.modules, hasattr(sys.modules['torch'], "
             "'planted'), os.path.exists('/tmp/planted'), 'PLANTED' in os.environ)")
-    with sandbox.SandboxPool(limits, tmp_path, size=1, total=3) as pool:
+    with SandboxPool(limits, tmp_path, size=1, total=3, fork_server=fork_server) as pool:
+        assert (pool.server is not None) == fork_server, pool.server_error
         waiting = list(pool._waiting)
         first = sandbox.execute([{"id": "a", "source": plant}], [], limits, tmp_path,
                                 pool=pool)
@@ -607,4 +611,4 @@ def test_a_pooled_sandbox_serves_one_submission_and_keeps_nothing(tmp_path):
     assert first.cells["a"]["stdout"] == "planted\n"
     # torch was loaded before the cell ran (the warm start), and nothing was planted in it
     assert second.cells["b"]["stdout"] == "True False False False\n", second.log[-2000:]
-    assert left and all(box.process.poll() is not None for box in left)   # closed: killed
+    assert left and all(box.claim._fd is None for box in left)   # closed: killed

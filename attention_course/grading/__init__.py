@@ -15,6 +15,8 @@ The package, one job a module:
 | `release.py` | the student notebooks, generated from the solutions by nbgrader |
 | `notebooks.py` | reading a submission; the plan of what runs (fair to copied, moved, re-flagged cells) |
 | `sandbox.py` | bubblewrap, resource limits, the watchdog |
+| `pool.py` | sandboxes ready ahead: forked from the fork server, or bubblewrap sandboxes |
+| `forkserver.py` | loads torch once, forks and confines one runner per submission (never runs its code) |
 | `runner.py` | the only code next to the student's: runs cells, records `check(...)` values |
 | `checks.py` | the verdict: recorded values against the solution's, outside the student's process |
 | `autograding.py` | one submission (`grade_submission`, also for a cluster), and a class in parallel |

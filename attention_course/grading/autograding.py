@@ -34,6 +34,7 @@ from sqlalchemy.exc import SAWarning
 from nbgrader.api import Gradebook
 
 from . import sandbox
+from .pool import SandboxPool
 from .checks import judge
 from .config import GradingError, Sandbox, coursedir, load_config, pick_assignments
 from .notebooks import Plan, Source, check_notebook, make_plan, meta, task_of
@@ -131,7 +132,7 @@ def _cell_reason(plan: Plan, ident: str, event: dict, first_code: bool) -> Optio
 
 
 def grade_submission(job: Job, slot: int = 0,
-                     pool: Optional[sandbox.SandboxPool] = None) -> Result:
+                     pool: Optional[SandboxPool] = None) -> Result:
     """Grade one submission in a sandbox (a pure function of `job`: safe on any worker).
 
     `pool` hands out sandboxes started ahead of time (each used for this submission
@@ -282,7 +283,7 @@ def load_source(config, assignment: str) -> tuple:
     return source_nb, Source.from_notebooks(assignment, source_nb, release_nb)
 
 
-def grade_safely(job: Job, pool: Optional[sandbox.SandboxPool] = None) -> Result:
+def grade_safely(job: Job, pool: Optional[SandboxPool] = None) -> Result:
     """`grade_submission` for engines that run many at once (threads here, Dask
     workers): a failure of the grader becomes a `regrade`, never a student's zero."""
     try:
@@ -299,11 +300,14 @@ def run_jobs(jobs: list, workers: int, progress: bool = True,
     completion order."""
     if not jobs:
         return []
-    # `workers` sandboxes load Python and torch while `workers` others grade: on a
-    # machine with idle cores that loading leaves the critical path. Each is used once.
-    # A sandbox per job at most: none is left loading torch for nobody at the end.
-    warm = sandbox.SandboxPool(jobs[0].limits, Path(jobs[0].course_root),
-                               min(workers, len(jobs)), total=len(jobs))
+    # `workers` sandboxes are ready while `workers` others grade, forked from a fork
+    # server that loaded torch once (pool.py). Each is used once. A sandbox per job at
+    # most: none is left waiting for nobody at the end.
+    warm = SandboxPool(jobs[0].limits, Path(jobs[0].course_root),
+                       min(workers, len(jobs)), total=len(jobs))
+    if warm.server_error:
+        warnings.warn("grading without the fork server: every submission loads torch "
+                      f"itself, about twice as slow ({warm.server_error})", RuntimeWarning)
 
     def work(job: Job) -> Result:
         return grade_safely(job, warm)

@@ -47,12 +47,14 @@ class Sandbox(Configurable):
     tmp_size_mb = Int(Limits.tmp_size_mb, help="Size of the sandbox's /tmp and home, MB.").tag(config=True)
     workers = Int(0, help="Submissions graded at once; 0 means one per CPU core.").tag(config=True)
     unsafe_no_sandbox = Bool(False, help="Grade without bubblewrap: only for submissions you trust.").tag(config=True)
+    fork_server = Bool(True, help="Fork a batch's submissions from one process that loaded torch "
+                       "(pool.py); False starts a bubblewrap sandbox per submission.").tag(config=True)
 
     def limits(self) -> Limits:
         return Limits(cell_timeout=self.cell_timeout, startup_timeout=self.startup_timeout,
                       memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds, processes=self.processes,
                       file_size_mb=self.file_size_mb, tmp_size_mb=self.tmp_size_mb,
-                      unsafe_no_sandbox=self.unsafe_no_sandbox)
+                      unsafe_no_sandbox=self.unsafe_no_sandbox, fork_server=self.fork_server)
 
 
 def find_root(root: Optional[os.PathLike] = None) -> Path:

@@ -1,7 +1,7 @@
 """The one piece of the grader that runs next to a student's code, inside the sandbox.
 
-Started by `sandbox.py` as `python runner.py` inside bubblewrap, with nothing of the course in
-view. It speaks JSON lines: it reads its instructions on stdin and writes events on file
+Started by `sandbox.py` as `python runner.py` inside bubblewrap, or forked and confined by
+`forkserver.py` (which calls `serve`), with nothing of the course in view. It speaks JSON lines: it reads its instructions on stdin and writes events on file
 descriptor 3. Everything it writes can be forged by the student's code (which runs in this same
 process), so the grader outside trusts none of it except as *data to be compared*: a test passes
 only when the values its `check(...)` calls recorded equal the values the instructor's solution
@@ -211,20 +211,25 @@ def clear_sandbox() -> None:
             time.sleep(0.01)
 
 
-def main() -> None:
-    global PROTOCOL_FD
-    PROTOCOL_FD = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    sandboxed = len(sys.argv) > 2 and sys.argv[2] == "sandboxed"
-    stdin = os.fdopen(0, "r", encoding="utf-8", errors="replace")
-    # Load what every submission loads before its cells arrive, so that a sandbox
-    # started ahead of time (sandbox.SandboxPool) has done the slow part. No student
-    # code has run yet, and this process serves one submission only.
-    from IPython.core.interactiveshell import InteractiveShell
-    shell = InteractiveShell.instance(colors="nocolor")
+def warm_up() -> None:
+    """Load what every submission loads, before any cell arrives: a sandbox started
+    ahead (sandbox.SandboxPool) or the fork server (forkserver.py) has then done the
+    slow part. No student code has run yet."""
+    import IPython.core.interactiveshell  # noqa: F401
     try:
         import torch  # noqa: F401  (the exercises' first import; cached for them)
     except Exception:
         pass
+
+
+def serve(protocol_fd: int, sandboxed: bool) -> None:
+    """Run one submission: its cells, then the hidden tests. This process serves one
+    submission only."""
+    global PROTOCOL_FD
+    PROTOCOL_FD = protocol_fd
+    stdin = os.fdopen(0, "r", encoding="utf-8", errors="replace")
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance(colors="nocolor")
     emit({"event": "warm"})
     plan = json.loads(stdin.readline())
     emit({"event": "ready"})
@@ -243,6 +248,12 @@ def main() -> None:
         emit({"event": "start_test", "id": test["id"]})
         run_test(namespace, test, float(tests.get("timeout", 30)))
     emit({"event": "done"})
+
+
+def main() -> None:
+    protocol_fd = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    warm_up()
+    serve(protocol_fd, sandboxed=len(sys.argv) > 2 and sys.argv[2] == "sandboxed")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ What the sandbox allows (`Limits` has the numbers; `nbgrader_config.py` sets the
   limit counts this sandbox alone;
 - when the grader kills the sandbox, every process in it dies (PID namespace).
 
+Batches of submissions are usually not run in sandboxes started here but forked from a fork
+server (`pool.py`, `forkserver.py`) that loaded torch once; each forked submission gets the
+same confinement (its own namespaces, folders, uid, limits, no capabilities).
+
 The runner inside (`runner.py`) reports events; a watchdog here enforces the wall-clock limit
 of every cell: a cell still running after `cell_timeout` is interrupted (SIGINT), and a sandbox
 that does not react within a few seconds is killed and started again without that cell.
@@ -36,6 +40,11 @@ from pathlib import Path
 from typing import Optional
 
 RUNNER = Path(__file__).with_name("runner.py")
+FORKSERVER = Path(__file__).with_name("forkserver.py")
+# What the fork server keeps, and each child drops before it runs a cell: new
+# namespaces and mounts, emptying the bounding set, a uid per child, killing them.
+SERVER_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETPCAP", "CAP_SETUID", "CAP_SETGID",
+                       "CAP_KILL")
 MAX_LINE = 32 * 1024 * 1024        # bytes: a longer protocol line is dropped
 MAX_PROTOCOL = 128 * 1024 * 1024   # bytes: a sandbox that writes more events is killed
 SANDBOX_UID_BASE = 61000           # uid of worker k when the grader runs as root: BASE + k
@@ -107,6 +116,7 @@ class Limits:
     restarts: int = 3                 # fresh sandboxes after a hang or a crash, per submission
     start_attempts: int = 3           # tries to start a sandbox before the submission is left for re-grading
     unsafe_no_sandbox: bool = False   # run without bubblewrap (trusted code only)
+    fork_server: bool = True          # batches fork submissions from one that loaded torch
 
 
 @dataclass
@@ -155,12 +165,16 @@ def _python_roots(course_root: Path) -> list[str]:
     return kept
 
 
-def _sandbox_command(limits: Limits, course_root: Path, slot: int, protocol_fd: int, info_fd: int) -> list[str]:
+def _sandbox_command(limits: Limits, course_root: Path, slot: int, protocol_fd: int,
+                     info_fd: Optional[int], server_fd: Optional[int] = None) -> list[str]:
+    """bubblewrap's command line for one runner; with `server_fd`, for the fork server
+    (pool.py), which keeps what it needs to confine each child and no more."""
     python = sys.executable
     runner = ["-I", "-X", "utf8", "/grader/runner.py", str(protocol_fd), "sandboxed"]
     if limits.unsafe_no_sandbox:
         return [python, "-I", "-X", "utf8", str(RUNNER), str(protocol_fd)]
-    cmd = [bwrap_path(), "--die-with-parent", "--new-session", "--info-fd", str(info_fd),
+    info = ["--info-fd", str(info_fd)] if info_fd is not None else []
+    cmd = [bwrap_path(), "--die-with-parent", "--new-session", *info,
            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--hostname", "sandbox"]
     root = os.geteuid() == 0
@@ -187,12 +201,20 @@ def _sandbox_command(limits: Limits, course_root: Path, slot: int, protocol_fd: 
                 made.add(str(parent))
                 cmd += ["--perms", "0755", "--dir", str(parent)]
         cmd += ["--ro-bind", path, path]
-    cmd += ["--perms", "0755", "--dir", "/grader", "--ro-bind", str(RUNNER), "/grader/runner.py",
-            "--chdir", "/home/student",
+    cmd += ["--perms", "0755", "--dir", "/grader", "--ro-bind", str(RUNNER), "/grader/runner.py"]
+    if server_fd is not None:
+        cmd += ["--ro-bind", str(FORKSERVER), "/grader/forkserver.py"]
+    cmd += ["--chdir", "/home/student",
             "--clearenv", "--setenv", "HOME", "/home/student", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "LANG", "C.UTF-8", "--setenv", "MPLBACKEND", "Agg",
             "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MKL_NUM_THREADS", "1",
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONHASHSEED", "0", "--"]
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONHASHSEED", "0"]
+    if server_fd is not None:
+        for cap in SERVER_CAPABILITIES:
+            cmd += ["--cap-add", cap]
+        return cmd + ["--", python, "-I", "-X", "utf8", "/grader/forkserver.py",
+                      str(server_fd)]
+    cmd += ["--"]
     if root:   # drop to a uid of this worker's own, so that RLIMIT_NPROC counts this sandbox only
         uid = str(SANDBOX_UID_BASE + slot)
         cmd += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
@@ -256,6 +278,7 @@ class _Sandbox:
                  "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"})
         os.close(protocol_w)
         os.close(info_w)
+        self._stdin = self.process.stdin
         self.events: queue.Queue = queue.Queue()
         self.info_r = info_r
         self.child_pid: Optional[int] = None
@@ -291,8 +314,8 @@ class _Sandbox:
 
     def send(self, message: dict) -> None:
         try:
-            self.process.stdin.write((json.dumps(message) + "\n").encode())
-            self.process.stdin.flush()
+            self._stdin.write((json.dumps(message) + "\n").encode())
+            self._stdin.flush()
         except (BrokenPipeError, OSError):
             pass
 
@@ -348,73 +371,11 @@ class _Sandbox:
         return text
 
 
-class SandboxPool:
-    """Sandboxes started ahead of time, so that a submission does not wait for Python,
-    IPython and torch to load (about 1 s of CPU, most of a submission's time).
-
-    Isolation is the same as for a sandbox started on demand: each pooled sandbox is a
-    separate bubblewrap sandbox with its own uid, private /tmp and home, and
-    namespaces; it has run no code but the runner's imports, and it is handed out for
-    exactly ONE run of one submission, then killed (`_Sandbox.kill`). Nothing passes
-    from one student to the next. `take` starts a replacement at once, so `size`
-    sandboxes load while the current ones grade; at most `total` are ever started (one
-    per submission of the batch), and restarts after a hang, or sandboxes of other
-    limits, are started on demand.
-    """
-
-    def __init__(self, limits: Limits, course_root: Path, size: int,
-                 total: Optional[int] = None):
-        self.limits, self.course_root, self.size = limits, course_root, size
-        self._left = total if total is not None else float("inf")
-        self._lock = threading.Lock()
-        self._waiting: list = []
-        self._closed = False
-        with self._lock:
-            for _ in range(size):
-                self._start_one()
-
-    def _start_one(self) -> None:
-        if self._left <= 0:
-            return
-        self._left -= 1
-        try:
-            self._waiting.append(_Sandbox(self.limits, self.course_root))
-        except (OSError, SandboxUnavailable):
-            pass                # _attempt starts one on demand, and reports why not
-
-    def take(self, limits: Limits, course_root: Path) -> Optional[_Sandbox]:
-        """A sandbox started ahead, now this caller's alone; None if there is none for
-        these limits (the caller starts one)."""
-        if limits != self.limits or Path(course_root) != Path(self.course_root):
-            return None
-        with self._lock:
-            if self._closed:
-                return None
-            box = self._waiting.pop(0) if self._waiting else None
-            while len(self._waiting) < self.size and self._left > 0:
-                self._start_one()
-        return box
-
-    def close(self) -> None:
-        """Kill the sandboxes nobody took: nothing of grading outlives it."""
-        with self._lock:
-            self._closed = True
-            waiting, self._waiting = self._waiting, []
-        for box in waiting:
-            box.kill()
-
-    def __enter__(self) -> "SandboxPool":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
 def execute(cells: list[dict], tests: list[dict], limits: Limits, course_root: Path,
-            slot: int = 0, pool: Optional["SandboxPool"] = None) -> Outcome:
+            slot: int = 0, pool=None) -> Outcome:
     """Run the student's `cells` (phase 1) and then the `tests` in a sandbox; restart after hangs.
 
-    Each run takes a fresh sandbox: from `pool` (started ahead, see `SandboxPool`) when
+    Each run takes a fresh sandbox: from `pool` (`pool.SandboxPool`, started ahead) when
     it has one for these limits, else a new one. `slot` is not used any more (every
     sandbox claims a uid of its own); it stays for old callers.
 
@@ -465,7 +426,7 @@ def _close_silent_test(outcome: Outcome, current) -> None:
 
 
 def _attempt(cells, tests, limits: Limits, course_root: Path, outcome: Outcome,
-             pool: Optional["SandboxPool"] = None) -> dict:
+             pool=None) -> dict:
     try:
         box = pool.take(limits, course_root) if pool is not None else None
         box = box or _Sandbox(limits, course_root)
