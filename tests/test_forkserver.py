@@ -4,10 +4,12 @@ nothing with each other, and leave nothing behind.
 
 Run as root, as CI does: every submission then has a uid of its own. One test repeats
 the confinement check as an ordinary user (user namespaces, one shared uid)."""
+
 from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -35,8 +37,11 @@ FACTS = textwrap.dedent("""\
         except OSError:
             return False
     def fds():
-        return {f: os.readlink(f"/proc/self/fd/{f}") for f in os.listdir("/proc/self/fd")
-                if os.path.exists(f"/proc/self/fd/{f}")}
+        links = {}
+        for fd in os.listdir("/proc/self/fd"):
+            if os.path.exists(f"/proc/self/fd/{fd}"):
+                links[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        return links
     descriptors = fds()              # before this cell opens a socket of its own
     net = socket.socket()
     facts = {
@@ -63,7 +68,7 @@ def _facts(outcome: sandbox.Outcome) -> dict:
     event = outcome.cells["facts"]
     assert event["ok"], event
     line = next(l for l in event["stdout"].splitlines() if l.startswith("FACTS"))
-    return json.loads(line[len("FACTS"):])
+    return json.loads(line[len("FACTS") :])
 
 
 def _check_confined(facts: dict, limits: sandbox.Limits, root: bool) -> None:
@@ -87,8 +92,9 @@ def test_a_forked_submission_is_confined(tmp_path):
     limits = sandbox.Limits(cell_timeout=30)
     with SandboxPool(limits, tmp_path, size=1, total=1) as pool:
         assert pool.server is not None, pool.server_error
-        outcome = sandbox.execute([{"id": "facts", "source": FACTS}], [], limits, tmp_path,
-                                  pool=pool)
+        outcome = sandbox.execute(
+            [{"id": "facts", "source": FACTS}], [], limits, tmp_path, pool=pool
+        )
     _check_confined(_facts(outcome), limits, root=os.geteuid() == 0)
 
 
@@ -122,10 +128,25 @@ def test_a_forked_submission_is_confined_for_an_ordinary_user(tmp_path):
     os.chmod(tmp_path, 0o755)
     try:
         run = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-             sys.executable, "-c", program],
-            capture_output=True, text=True, timeout=300, cwd=tmp_path,
-            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)})
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                sys.executable,
+                "-c",
+                program,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(tmp_path),
+                "PYTHONPATH": str(ROOT),
+            },
+        )
     finally:
         for folder, mode in restore.items():
             os.chmod(folder, mode)
@@ -223,7 +244,7 @@ def test_a_bad_request_is_refused_and_the_server_goes_on(tmp_path):
     server = ForkServer(limits, tmp_path)
     try:
         with pytest.raises(sandbox.SandboxUnavailable, match="refused"):
-            server.request({"op": "spawn", "uid": None, "limits": {}})     # no descriptors
+            server.request({"op": "spawn", "uid": None, "limits": {}})  # no descriptors
         with pytest.raises(sandbox.SandboxUnavailable, match="refused"):
             server.request({"op": "signal", "id": "not a number", "what": "kill"})
         box = ForkedSandbox(server, limits, tmp_path)
@@ -236,14 +257,25 @@ def test_a_bad_request_is_refused_and_the_server_goes_on(tmp_path):
         server.close()
 
 
-def test_a_hung_cell_is_interrupted_through_the_server(tmp_path):
+@pytest.mark.parametrize("fork_server", [True, False], ids=["forked", "bubblewrap"])
+def test_a_hung_cell_is_interrupted_from_a_background_grader(tmp_path, fork_server):
+    """The watchdog interrupts a cell past its time with SIGINT. A grader started in the
+    background (`make autograde &`, nohup, cron) has SIGINT ignored and hands that down:
+    the runner must still turn SIGINT into KeyboardInterrupt."""
     limits = sandbox.Limits(cell_timeout=2)
-    cells = [{"id": "spin", "source": "while True:\n    pass"},
-             {"id": "after", "source": "print('after')"}]
-    with SandboxPool(limits, tmp_path, size=1, total=1) as pool:
-        assert pool.server is not None, pool.server_error
-        outcome = sandbox.execute(cells, [], limits, tmp_path, pool=pool)
-    assert outcome.timed_out == ["spin"] and outcome.killed == []
+    cells = [
+        {"id": "spin", "source": "while True:\n    pass"},
+        {"id": "after", "source": "print('after')"},
+    ]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)   # as `&` in a script does
+    try:
+        with SandboxPool(limits, tmp_path, 1, total=1, fork_server=fork_server) as pool:
+            assert (pool.server is not None) == fork_server, pool.server_error
+            outcome = sandbox.execute(cells, [], limits, tmp_path, pool=pool)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert outcome.timed_out == ["spin"], outcome.log[-3000:]
+    assert outcome.killed == [], outcome.log[-3000:]
     assert outcome.cells["spin"]["ename"] == "KeyboardInterrupt"
     assert outcome.cells["after"]["stdout"] == "after\n"
 
@@ -253,5 +285,5 @@ def test_the_server_closes_with_its_pool(tmp_path):
     with SandboxPool(limits, tmp_path, size=2, total=5) as pool:
         waiting = list(pool._waiting)
         process = pool.server.process
-    assert process.poll() is not None                       # the server has ended
-    assert all(box.claim._fd is None for box in waiting)    # every waiting child killed
+    assert process.poll() is not None  # the server has ended
+    assert all(box.claim._fd is None for box in waiting)  # every waiting child killed

@@ -37,6 +37,7 @@ the socket, the server kills what is left and exits.
 
 Like runner.py, this file imports nothing from the course.
 """
+
 import ctypes
 import fcntl
 import json
@@ -58,8 +59,13 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 CAP_VERSION_3 = 0x20080522
 HOME = "/home/student"
-COVERED = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")  # as bubblewrap
-EXIT_CONFINE = 70          # a child that could not confine itself exits with this
+COVERED = (
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+    "/proc/irq",
+    "/proc/bus",
+)  # as bubblewrap
+EXIT_CONFINE = 70  # a child that could not confine itself exits with this
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -76,8 +82,16 @@ def _check(result: int, what: str) -> None:
 
 def _mount(source, target, kind, flags, options=None) -> None:
     encode = lambda text: text.encode() if text is not None else None  # noqa: E731
-    _check(_libc.mount(encode(source), encode(target), encode(kind),
-                       ctypes.c_ulong(flags), encode(options)), f"mount {target}")
+    _check(
+        _libc.mount(
+            encode(source),
+            encode(target),
+            encode(kind),
+            ctypes.c_ulong(flags),
+            encode(options),
+        ),
+        f"mount {target}",
+    )
 
 
 def _prctl(option: int, value: int) -> None:
@@ -88,6 +102,7 @@ def _prctl(option: int, value: int) -> None:
 # The child's confinement (init runs these, before the runner exists)
 # --------------------------------------------------------------------------------------
 
+
 def private_mounts(tmp_bytes: int) -> None:
     """Fresh writable folders and a /proc of this PID namespace, seen by this
     submission alone (the server's copies stay underneath, unreachable)."""
@@ -96,8 +111,13 @@ def private_mounts(tmp_bytes: int) -> None:
     _mount("tmpfs", "/tmp", "tmpfs", private, f"size={tmp_bytes},mode=1777")
     _mount("tmpfs", HOME, "tmpfs", private, f"size={tmp_bytes},mode=0777")
     _mount("tmpfs", "/dev/shm", "tmpfs", private, f"size={tmp_bytes},mode=1777")
-    _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-           "newinstance,ptmxmode=0666,mode=620")
+    _mount(
+        "devpts",
+        "/dev/pts",
+        "devpts",
+        MS_NOSUID | MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=620",
+    )
     proc = MS_NOSUID | MS_NODEV | MS_NOEXEC
     _mount("proc", "/proc", "proc", proc)
     for path in COVERED:
@@ -113,8 +133,10 @@ def drop_privileges(uid) -> None:
     last = int(open("/proc/sys/kernel/cap_last_cap").read())
     for cap in range(last + 1):
         _prctl(PR_CAPBSET_DROP, cap)
-    _check(_libc.prctl(PR_CAP_AMBIENT, ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0),
-           "clear ambient capabilities")
+    _check(
+        _libc.prctl(PR_CAP_AMBIENT, ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0),
+        "clear ambient capabilities",
+    )
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
@@ -122,12 +144,19 @@ def drop_privileges(uid) -> None:
     header, data = _CapHeader(CAP_VERSION_3, 0), (ctypes.c_uint32 * 6)()
     _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
-    empty = all(int(status[name], 16) == 0
-                for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"))
+    status = dict(
+        line.split(":", 1) for line in open("/proc/self/status") if ":" in line
+    )
+    empty = all(
+        int(status[name], 16) == 0
+        for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+    )
     uids = status["Uid"].split()
-    if not empty or status["NoNewPrivs"].strip() != "1" or (
-            uid is not None and set(uids) != {str(uid)}):
+    if (
+        not empty
+        or status["NoNewPrivs"].strip() != "1"
+        or (uid is not None and set(uids) != {str(uid)})
+    ):
         raise OSError(f"privileges were not dropped: {status}")
 
 
@@ -151,43 +180,47 @@ def _close_all_but(keep: int) -> None:
 def init(request: dict) -> None:
     """PID 1 of the submission's namespace: confine, start the runner, then reap and
     forward. Never returns."""
+    runner_pid = []
+    # Before the fork: an interrupt that arrives early is forwarded, not lost.
+    signal.signal(signal.SIGUSR1, lambda *_: _interrupt(runner_pid))
     try:
         private_mounts(int(request["limits"]["tmp_bytes"]))
         apply_limits(request["limits"])
         drop_privileges(request["uid"])
         os.chdir(HOME)
-        runner_pid = os.fork()
+        runner_pid.append(os.fork())
     except BaseException as error:
         os.write(2, f"forkserver: could not confine the submission: {error}\n".encode())
         os._exit(EXIT_CONFINE)
-    if runner_pid == 0:
+    if runner_pid[0] == 0:
         run_submission()
     # init: no descriptor of the submission (so that the grader sees the end of the
     # protocol when the runner's processes end), not inspectable by the runner.
     _close_all_but(-1)
     _prctl(PR_SET_DUMPABLE, 0)
-    signal.signal(signal.SIGUSR1, lambda *_: _interrupt(runner_pid))
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
         except ChildProcessError:
             os._exit(0)
-        if pid == runner_pid:       # the runner ended: so does everything it left
+        if pid == runner_pid[0]:  # the runner ended: so does everything it left
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _interrupt(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGINT)
-    except OSError:
-        pass
+def _interrupt(runner_pid: list) -> None:
+    if runner_pid and runner_pid[0] > 0:
+        try:
+            os.kill(runner_pid[0], signal.SIGINT)
+        except OSError:
+            pass
 
 
 def run_submission() -> None:
     """The runner (PID 2): a session of its own, fresh random state, then the cells."""
     try:
         os.setsid()
-        random.seed()                   # a fresh process would not share the server's
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)   # init's, not the runner's
+        random.seed()  # a fresh process would not share the server's
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             numpy.random.seed()
@@ -210,7 +243,7 @@ def keeper(request: dict, report: int) -> None:
         os.close(report)
         init(request)
     os.write(report, f"{pid}\n".encode())
-    os.read(report, 1)              # the server holds a pidfd of init now: it may end
+    os.read(report, 1)  # the server holds a pidfd of init now: it may end
     _close_all_but(-1)
     _, status = os.waitpid(pid, 0)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
@@ -220,10 +253,11 @@ def keeper(request: dict, report: int) -> None:
 # The server
 # --------------------------------------------------------------------------------------
 
+
 class Server:
     def __init__(self, sock: socket.socket):
         self.sock = sock
-        self.children: dict = {}        # id -> (keeper pid, pidfd of init)
+        self.children: dict = {}  # id -> (keeper pid, pidfd of init)
 
     def spawn(self, request: dict, fds: list) -> dict:
         if len(fds) != 3:
@@ -236,8 +270,10 @@ class Server:
                 self.sock.close()
                 ours.close()
                 # Above every target first: a received descriptor may be 3 or 4.
-                high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
-                        for fd in (fds[0], fds[2], fds[2], fds[1], theirs.fileno())]
+                high = [
+                    fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+                    for fd in (fds[0], fds[2], fds[2], fds[1], theirs.fileno())
+                ]
                 for target, fd in enumerate(high):
                     os.dup2(fd, target)
                 _close_all_but(4)
@@ -254,7 +290,11 @@ class Server:
             ours.send(b"k")
         except (OSError, ValueError):
             self._reap(keeper_pid)
-            return {"id": ident, "ok": False, "why": "the submission's process did not start"}
+            return {
+                "id": ident,
+                "ok": False,
+                "why": "the submission's process did not start",
+            }
         finally:
             ours.close()
         self.children[ident] = (keeper_pid, pidfd)
@@ -281,7 +321,7 @@ class Server:
         try:
             signal.pidfd_send_signal(pidfd, sig)
         except OSError:
-            pass                         # it has ended already
+            pass  # it has ended already
 
     @staticmethod
     def _reap(pid: int) -> None:
@@ -304,7 +344,7 @@ class Server:
                     answer = self.spawn(request, fds)
                 else:
                     answer = self.signal(request)
-            except Exception as error:      # a malformed request: say so, keep serving
+            except Exception as error:  # a malformed request: say so, keep serving
                 for fd in fds:
                     try:
                         os.close(fd)

@@ -7,6 +7,7 @@ submission gets its own namespaces, private folders, uid (as root), resource lim
 no capabilities, runs exactly once, and is killed after its one run; nothing passes
 from one student to the next. The fork server never runs student code: it only forks.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,22 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-from .sandbox import (SANDBOX_UID_BASE, Limits, SandboxUnavailable, SlotClaim, _Sandbox,
-                      _sandbox_command, _user_process_count, bwrap_path)
+from .sandbox import (
+    SANDBOX_UID_BASE,
+    Limits,
+    SandboxUnavailable,
+    SlotClaim,
+    _Sandbox,
+    _sandbox_command,
+    _user_process_count,
+    bwrap_path,
+)
 
 REPLY_BYTES = 1 << 16
 
 
 def _server_setup() -> None:
-    os.setsid()                       # killed with its process group, never by a terminal
+    os.setsid()  # killed with its process group, never by a terminal
 
 
 class ForkServer:
@@ -42,9 +51,15 @@ class ForkServer:
         command = _sandbox_command(limits, course_root, 0, 3, None, theirs.fileno())
         try:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=self.log_file,
-                stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),), cwd=self.workdir,
-                preexec_fn=_server_setup, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=self.log_file,
+                stderr=subprocess.STDOUT,
+                pass_fds=(theirs.fileno(),),
+                cwd=self.workdir,
+                preexec_fn=_server_setup,
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            )
         finally:
             theirs.close()
         self.sock = ours
@@ -98,7 +113,7 @@ class ForkedSandbox(_Sandbox):
 
     def __init__(self, server: ForkServer, limits: Limits, course_root: Path):
         self.limits, self.course_root, self.server = limits, course_root, server
-        self.claim = SlotClaim()            # a uid of its own for its whole life
+        self.claim = SlotClaim()  # a uid of its own for its whole life
         try:
             self._spawn(limits)
         except BaseException:
@@ -117,13 +132,19 @@ class ForkedSandbox(_Sandbox):
             "tmp_bytes": limits.tmp_size_mb * 1024 * 1024,
             # As root every child has a uid of its own; otherwise they share the
             # grader's, whose processes count too (as for a bubblewrap sandbox).
-            "processes": limits.processes if root
+            "processes": limits.processes
+            if root
             else _user_process_count() + limits.processes,
         }
-        request = {"op": "spawn", "uid": SANDBOX_UID_BASE + self.claim.slot if root else None,
-                   "limits": numbers}
+        request = {
+            "op": "spawn",
+            "uid": SANDBOX_UID_BASE + self.claim.slot if root else None,
+            "limits": numbers,
+        }
         try:
-            answer = self.server.request(request, (stdin_r, protocol_w, self.log_file.fileno()))
+            answer = self.server.request(
+                request, (stdin_r, protocol_w, self.log_file.fileno())
+            )
         except BaseException:
             for fd in (stdin_w, protocol_r):
                 os.close(fd)
@@ -144,11 +165,12 @@ class ForkedSandbox(_Sandbox):
             pass
 
     def kill(self) -> str:
-        """Kill every process of this submission; returns its output (instructor only)."""
+        """Kill every process of this submission; return its output (for the
+        instructor only)."""
         try:
             self.server.request({"op": "signal", "id": self.ident, "what": "kill"})
         except (OSError, ValueError, SandboxUnavailable):
-            pass                # the server is gone, and its children with it
+            pass  # the server is gone, and its children with it
         try:
             self._stdin.close()
         except OSError:
@@ -156,7 +178,7 @@ class ForkedSandbox(_Sandbox):
         self.log_file.seek(0)
         text = self.log_file.read(200_000).decode("utf-8", "replace")
         self.log_file.close()
-        self.claim.release()    # only now: nothing of this submission runs now
+        self.claim.release()  # only now: nothing of this submission runs now
         return text
 
 
@@ -170,8 +192,14 @@ class SandboxPool:
     or sandboxes of other limits, are started on demand by the caller.
     """
 
-    def __init__(self, limits: Limits, course_root: Path, size: int,
-                 total: Optional[int] = None, fork_server: bool = True):
+    def __init__(
+        self,
+        limits: Limits,
+        course_root: Path,
+        size: int,
+        total: Optional[int] = None,
+        fork_server: bool = True,
+    ):
         self.limits, self.course_root, self.size = limits, course_root, size
         self._left = total if total is not None else float("inf")
         self._lock = threading.Lock()
@@ -179,11 +207,16 @@ class SandboxPool:
         self._closed = False
         self.server: Optional[ForkServer] = None
         self.server_error: Optional[str] = None
-        if fork_server and limits.fork_server and size > 0 and not limits.unsafe_no_sandbox:
+        if (
+            fork_server
+            and limits.fork_server
+            and size > 0
+            and not limits.unsafe_no_sandbox
+        ):
             try:
                 self.server = ForkServer(limits, course_root)
             except (OSError, SandboxUnavailable) as error:
-                self.server_error = str(error)     # bubblewrap sandboxes instead
+                self.server_error = str(error)  # bubblewrap sandboxes instead
         with self._lock:
             for _ in range(size):
                 self._start_one()
@@ -199,7 +232,7 @@ class SandboxPool:
                 box = _Sandbox(self.limits, self.course_root)
             self._waiting.append(box)
         except (OSError, SandboxUnavailable):
-            pass                # _attempt starts one on demand, and reports why not
+            pass  # _attempt starts one on demand, and reports why not
 
     def take(self, limits: Limits, course_root: Path) -> Optional[_Sandbox]:
         """A sandbox started ahead, now this caller's alone; None if there is none for

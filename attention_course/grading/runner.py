@@ -227,6 +227,10 @@ def serve(protocol_fd: int, sandboxed: bool) -> None:
     submission only."""
     global PROTOCOL_FD
     PROTOCOL_FD = protocol_fd
+    # The grader interrupts a cell past its time with SIGINT. A grader started in the
+    # background (`make autograde &`, nohup, cron) hands SIGINT down ignored, and Python
+    # then leaves it ignored: handle it here, whatever was inherited.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stdin = os.fdopen(0, "r", encoding="utf-8", errors="replace")
     from IPython.core.interactiveshell import InteractiveShell
     shell = InteractiveShell.instance(colors="nocolor")
