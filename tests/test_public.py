@@ -209,6 +209,7 @@ def test_public_tree_has_the_course_and_no_instructor_paths(public):
            if NEVER & set(p.relative_to(public).parts) or p.name.endswith(".pyc")]
     assert not bad, f"instructor-only paths in the public tree: {bad[:20]}"
     assert not (public / "tools" / "make_public.py").exists()
+    assert not (public / "deploy").exists()      # the hub setup needs solutions/
 
 
 def test_no_secret_line_in_the_public_tree(public, secrets):

@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = ".made-by-make-public"
 
+#: Not deploy/: the JupyterHub setup serves the instructors' repository (it reads
+#: nbgrader_config.py and releases from solutions/, neither of which is published).
 PUBLIC_DIRS = ["book", "exercises", "attention_course", "data", "checkpoints", "benchmarks",
                "_static", "_vendor", "tools", "binder", ".github"]
 PUBLIC_FILES = ["_config.yml", "_toc.yml", "intro.md", "references.bib", "requirements.txt",
