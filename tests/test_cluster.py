@@ -68,6 +68,12 @@ def test_a_local_dask_cluster_grades_like_this_machine(tmp_path):
     with cluster.connect(local_workers=2) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         there = cluster.grade_on_cluster(jobs, client, progress=False)
+        # each worker that graded forked its submissions from a fork server of its own
+        servers = client.run(lambda: [pool.server is not None
+                                      and pool.server.process.poll() is None
+                                      for pool in cluster._POOLS.values()])
+    assert any(servers.values()), servers
+    assert all(all(alive) for alive in servers.values()), servers
     # in the jobs' order
     assert [r.student for r in there] == [job.student for job in jobs]
     for result in there:

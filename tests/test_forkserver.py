@@ -55,6 +55,10 @@ FACTS = textwrap.dedent("""\
         "hostname": os.uname().nodename,
         "connect": net.connect_ex(("127.0.0.1", 22)),
         "proc_sys_writable": writable("/proc/sys/kernel/hostname"),
+        # folders of the server, one for all its children: none may carry a file
+        "shared_writable": [d for d in ("/", "/home", "/grader", "/dev", "/etc",
+                                        "/forkserver-stage", "/usr")
+                            if writable(d.rstrip("/") + "/planted")],
         "grader_visible": os.path.exists("/grader/forkserver.py"),
         "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
         "memory": resource.getrlimit(resource.RLIMIT_AS)[0],
@@ -78,12 +82,18 @@ def _check_confined(facts: dict, limits: sandbox.Limits, root: bool) -> None:
         assert facts["nproc"] == limits.processes
     # PID 2 of its own namespace (PID 1 is its init): no other submission is in view
     assert facts["pid"] == 2 and facts["pids"][0] == 1 and len(facts["pids"]) <= 4
-    assert facts["cwd"] == "/home/student" and facts["tmp"] == [] and facts["shm"] == []
+    # /tmp is empty but for the folders above a Python environment that lives there
+    # (a course cloned under /tmp), bound read-only as in a bubblewrap sandbox
+    below_tmp = {Path(path).parts[2] for path in sandbox._python_roots(Path("/nowhere"))
+                 if path.startswith("/tmp/")}
+    assert facts["cwd"] == "/home/student" and set(facts["tmp"]) == below_tmp
+    assert facts["shm"] == []
     assert set(facts["home"]) <= {".ipython"}
     # no descriptor of the server (its socket, the pidfds of other submissions)
     kinds = " ".join(facts["fds"].values())
     assert "socket" not in kinds and "pidfd" not in kinds, facts["fds"]
     assert facts["connect"] != 0 and not facts["proc_sys_writable"]
+    assert facts["shared_writable"] == []
     assert facts["memory"] == limits.memory_mb * 1024 * 1024
     assert facts["cpu"] == limits.cpu_seconds
 

@@ -3,9 +3,10 @@
     python -m attention_course.grading autograde --scheduler tcp://scheduler:8786
     python -m attention_course.grading autograde --dask-local 2   # a LocalCluster here
 
-Every worker grades each submission in its own bubblewrap sandbox, exactly as `run_jobs`
-does on one machine (`autograding.grade_safely`), so a result does not depend on where
-it was computed. What a worker needs (README, "Grading a large class"): bubblewrap, the
+Every worker grades each submission confined alone, exactly as `run_jobs` does on one
+machine (`autograding.grade_safely`), so a result does not depend on where it was
+computed: forked from a fork server that the worker process starts once and keeps
+(`worker_pool`), or, if that cannot start, in a bubblewrap sandbox of its own. What a worker needs (README, "Grading a large class"): bubblewrap, the
 course's pinned Python environment, and read access to the submissions at the same path
 as here. The solution's reference records travel inside each `Job`, so no worker needs
 solutions/. Results come back here, in the order of the jobs, and only this process
@@ -21,10 +22,16 @@ import importlib.metadata
 import os
 import shutil
 import sys
+import threading
+from pathlib import Path
 from typing import Iterator, Optional
 
 from .autograding import Job, Result, grade_safely
 from .config import GradingError
+from .pool import SandboxPool
+
+_POOLS: dict = {}                 # (limits, course root) -> this worker's SandboxPool
+_POOLS_LOCK = threading.Lock()
 
 #: What must be the same on every worker as here for its results to be the grader's.
 PACKAGES = ("torch", "numpy", "nbformat", "ipython")
@@ -125,7 +132,7 @@ def grade_on_cluster(jobs: list, client, progress: bool = True,
         return []
     # pure=False: two jobs that pickle alike (a resubmission) are still graded twice,
     # and a result is never taken from the scheduler's memory of an earlier run.
-    futures = client.map(grade_safely, jobs, pure=False)
+    futures = client.map(grade_on_worker, jobs, pure=False)
     index = {future.key: k for k, future in enumerate(futures)}
     results: list = [None] * len(jobs)
     bar = None
@@ -143,6 +150,45 @@ def grade_on_cluster(jobs: list, client, progress: bool = True,
     if bar is not None:
         bar.close()
     return results
+
+
+def worker_pool(job: Job) -> SandboxPool:
+    """This worker process's pool for `job`'s limits: one fork server, kept for the
+    worker's life (a new one if it has died), one child ready ahead.
+
+    The server is started from a thread of its own that never ends: bubblewrap's
+    --die-with-parent follows the thread that started it, and Dask may retire the
+    thread that runs a task. It dies with the worker process.
+    """
+    key = (repr(job.limits), str(job.course_root))
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None or (pool.server is not None
+                            and pool.server.process.poll() is not None):
+            made, ready = {}, threading.Event()
+
+            def hold() -> None:
+                try:
+                    made["pool"] = SandboxPool(job.limits, Path(job.course_root), 1)
+                finally:
+                    ready.set()
+                threading.Event().wait()         # forever: the server lives with it
+
+            threading.Thread(target=hold, name="fork-server", daemon=True).start()
+            ready.wait()
+            if "pool" not in made:
+                raise GradingError("the worker could not prepare its sandboxes")
+            pool = _POOLS[key] = made["pool"]
+    return pool
+
+
+def grade_on_worker(job: Job) -> Result:
+    """What each Dask task runs: `grade_safely` with this worker's pool."""
+    try:
+        pool = worker_pool(job)
+    except Exception:
+        pool = None                  # a bubblewrap sandbox per submission instead
+    return grade_safely(job, pool)
 
 
 def _lost(job: Job, error: BaseException) -> Result:

@@ -47,6 +47,7 @@ import resource
 import signal
 import socket
 import sys
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runner  # noqa: E402  (beside this file, in /grader)
@@ -54,11 +55,13 @@ import runner  # noqa: E402  (beside this file, in /grader)
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 32, 4096, 8192, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 CAP_VERSION_3 = 0x20080522
 HOME = "/home/student"
+STAGE = "/forkserver-stage"    # an empty folder bubblewrap makes, to build a tmpfs in
+KEEP: list = []                # read-only binds below /tmp or HOME (main sets them)
 COVERED = (
     "/proc/sys",
     "/proc/sysrq-trigger",
@@ -103,14 +106,37 @@ def _prctl(option: int, value: int) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def private_mounts(tmp_bytes: int) -> None:
+def _fresh_folder(target: str, options: str, keep: list) -> None:
+    """A new tmpfs at `target`. The Python environment may live below it (a course
+    cloned under /tmp): those read-only binds are carried into the new tmpfs, built
+    at STAGE and then moved over `target`."""
+    private = MS_NOSUID | MS_NODEV
+    inside = [path for path in keep if path.startswith(target + "/")]
+    if not inside:
+        _mount("tmpfs", target, "tmpfs", private, options)
+        return
+    _mount("tmpfs", STAGE, "tmpfs", private, options)
+    for path in inside:
+        staged = STAGE
+        for part in path[len(target) + 1:].split("/"):
+            staged += "/" + part
+            if not os.path.isdir(staged):
+                os.mkdir(staged)
+                os.chmod(staged, 0o755)          # readable by the submission's uid
+        _mount(path, staged, None, MS_BIND | MS_REC)
+        _mount(None, staged, None, MS_BIND | MS_REMOUNT | MS_RDONLY | private)
+    _mount(STAGE, target, None, MS_MOVE)
+
+
+def private_mounts(tmp_bytes: int, keep: list) -> None:
     """Fresh writable folders and a /proc of this PID namespace, seen by this
-    submission alone (the server's copies stay underneath, unreachable)."""
+    submission alone (the server's copies stay underneath, unreachable); everything
+    else read-only, since the server's other folders are shared by all its children."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     private = MS_NOSUID | MS_NODEV
-    _mount("tmpfs", "/tmp", "tmpfs", private, f"size={tmp_bytes},mode=1777")
-    _mount("tmpfs", HOME, "tmpfs", private, f"size={tmp_bytes},mode=0777")
-    _mount("tmpfs", "/dev/shm", "tmpfs", private, f"size={tmp_bytes},mode=1777")
+    _fresh_folder("/tmp", f"size={tmp_bytes},mode=1777", keep)
+    _fresh_folder(HOME, f"size={tmp_bytes},mode=0777", keep)
+    _fresh_folder("/dev/shm", f"size={tmp_bytes},mode=1777", keep)
     _mount(
         "devpts",
         "/dev/pts",
@@ -124,6 +150,10 @@ def private_mounts(tmp_bytes: int) -> None:
         if os.path.exists(path):
             _mount(path, path, None, MS_BIND | MS_REC)
             _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | proc)
+    # The root and /dev are bubblewrap's folders in memory, one for all children:
+    # as an ordinary user the children own them, and could pass files through them.
+    for path in ("/", "/dev"):
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | private)
 
 
 def drop_privileges(uid) -> None:
@@ -184,7 +214,7 @@ def init(request: dict) -> None:
     # Before the fork: an interrupt that arrives early is forwarded, not lost.
     signal.signal(signal.SIGUSR1, lambda *_: _interrupt(runner_pid))
     try:
-        private_mounts(int(request["limits"]["tmp_bytes"]))
+        private_mounts(int(request["limits"]["tmp_bytes"]), KEEP)
         apply_limits(request["limits"])
         drop_privileges(request["uid"])
         os.chdir(HOME)
@@ -221,12 +251,15 @@ def run_submission() -> None:
         os.setsid()
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)   # init's, not the runner's
         random.seed()  # a fresh process would not share the server's
-        numpy = sys.modules.get("numpy")
-        if numpy is not None:
-            numpy.random.seed()
+        numpy_random = sys.modules.get("numpy.random")    # once imported, seeded
+        if numpy_random is not None:
+            numpy_random.seed()
         runner.serve(3, sandboxed=True)
-    finally:
-        os._exit(0)
+    except BaseException:
+        traceback.print_exc()           # into the log, as a runner's own crash would
+        sys.stderr.flush()
+        os._exit(1)
+    os._exit(0)
 
 
 def keeper(request: dict, report: int) -> None:
@@ -357,7 +390,9 @@ class Server:
 
 
 def main() -> None:
+    global KEEP
     sock = socket.socket(fileno=int(sys.argv[1]))
+    KEEP = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
     runner.warm_up()
     sock.send(json.dumps({"event": "warm"}).encode())
     Server(sock).serve()

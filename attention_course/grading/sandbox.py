@@ -203,7 +203,8 @@ def _sandbox_command(limits: Limits, course_root: Path, slot: int, protocol_fd: 
         cmd += ["--ro-bind", path, path]
     cmd += ["--perms", "0755", "--dir", "/grader", "--ro-bind", str(RUNNER), "/grader/runner.py"]
     if server_fd is not None:
-        cmd += ["--ro-bind", str(FORKSERVER), "/grader/forkserver.py"]
+        cmd += ["--ro-bind", str(FORKSERVER), "/grader/forkserver.py",
+                "--perms", "0700", "--dir", "/forkserver-stage"]
     cmd += ["--chdir", "/home/student",
             "--clearenv", "--setenv", "HOME", "/home/student", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "LANG", "C.UTF-8", "--setenv", "MPLBACKEND", "Agg",
@@ -212,8 +213,11 @@ def _sandbox_command(limits: Limits, course_root: Path, slot: int, protocol_fd: 
     if server_fd is not None:
         for cap in SERVER_CAPABILITIES:
             cmd += ["--cap-add", cap]
+        # Binds below the private folders, which each child carries into its own.
+        private = ("/tmp/", "/home/student/", "/dev/shm/")
+        keep = [path for path in _python_roots(course_root) if path.startswith(private)]
         return cmd + ["--", python, "-I", "-X", "utf8", "/grader/forkserver.py",
-                      str(server_fd)]
+                      str(server_fd), json.dumps(keep)]
     cmd += ["--"]
     if root:   # drop to a uid of this worker's own, so that RLIMIT_NPROC counts this sandbox only
         uid = str(SANDBOX_UID_BASE + slot)
