@@ -17,7 +17,8 @@ def _rows() -> dict:
         if len(cells) == 8 and cells[0].isdigit():
             workers, kind, count, seconds, per_minute = cells[:5]
             rows[int(workers), kind.startswith("forked")] = {
-                "count": int(count), "per_minute": float(per_minute), "statuses": cells[7]}
+                "count": int(count), "per_minute": float(per_minute),
+                "statuses": cells[7]}
     return rows
 
 
