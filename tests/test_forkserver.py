@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import stat
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ import pytest
 
 from attention_course.grading import sandbox
 from attention_course.grading.pool import ForkedSandbox, ForkServer, SandboxPool
+from system_users import let_users_reach_python, restore_modes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,16 +108,6 @@ def test_a_forked_submission_is_confined(tmp_path):
     _check_confined(_facts(outcome), limits, root=os.geteuid() == 0)
 
 
-def _let_others_reach_python() -> dict:
-    changed = {}
-    for folder in Path(os.path.realpath(sys.executable)).parents:
-        mode = stat.S_IMODE(folder.stat().st_mode)
-        if not mode & stat.S_IXOTH:
-            changed[folder] = mode
-            os.chmod(folder, mode | stat.S_IXOTH)
-    return changed
-
-
 def test_a_forked_submission_is_confined_for_an_ordinary_user(tmp_path):
     """The grader as an instructor runs it: no root, a user namespace instead."""
     if os.geteuid() != 0:
@@ -134,7 +124,7 @@ def test_a_forked_submission_is_confined_for_an_ordinary_user(tmp_path):
                                   Path("/tmp"), pool=pool)
         print(json.dumps(out.cells))
     """)
-    restore = _let_others_reach_python()
+    restore = let_users_reach_python()
     os.chmod(tmp_path, 0o755)
     try:
         run = subprocess.run(
@@ -158,8 +148,7 @@ def test_a_forked_submission_is_confined_for_an_ordinary_user(tmp_path):
             },
         )
     finally:
-        for folder, mode in restore.items():
-            os.chmod(folder, mode)
+        restore_modes(restore)
     assert run.returncode == 0, run.stderr[-3000:]
     cells = json.loads(run.stdout.strip().splitlines()[-1])
     outcome = sandbox.Outcome(cells=cells)

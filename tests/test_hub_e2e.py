@@ -38,6 +38,7 @@ import nbformat
 import pytest
 
 from catalog_01_rnn import WRONG_ANSWERS
+from system_users import let_users_reach_python, restore_modes
 from test_grading_catalog import (
     cell_by_id,
     source_notebook,
@@ -343,27 +344,12 @@ class Hub:
         return Path(pwd.getpwnam(self.instructor).pw_dir) / self.course
 
 
-def _let_users_reach_python() -> dict:
-    """o+x on the folders above the interpreter that lack it; returns their old modes.
-
-    A Python under root's home (pyenv in /root) cannot run as a student otherwise; a
-    deployment installs the course where users can reach it, setup.py checks that.
-    """
-    changed = {}
-    for folder in Path(os.path.realpath(sys.executable)).parents:
-        mode = stat.S_IMODE(folder.stat().st_mode)
-        if not mode & stat.S_IXOTH:
-            changed[folder] = mode
-            os.chmod(folder, mode | stat.S_IXOTH)
-    return changed
-
-
 @pytest.fixture
 def hub():
     base = Path(tempfile.mkdtemp(prefix="acx-hub-"))
     os.chmod(base, 0o755)  # the exchange inside must be reachable by the test's users
     made = Hub(base)
-    restore = _let_users_reach_python()
+    restore = let_users_reach_python()
 
     def on_alarm(signum, frame):
         raise TimeoutError(f"the hub test ran over {LIMIT_S} s:\n{made.log_tail()}")
@@ -378,8 +364,7 @@ def hub():
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
         made.remove()
-        for folder, mode in restore.items():
-            os.chmod(folder, mode)
+        restore_modes(restore)
     assert not any(_exists(name) for name in made.created), "accounts left behind"
 
 
