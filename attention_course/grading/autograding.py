@@ -307,7 +307,8 @@ def run_jobs(jobs: list, workers: int, progress: bool = True,
                        min(workers, len(jobs)), total=len(jobs))
     if warm.server_error:
         warnings.warn("grading without the fork server: every submission loads torch "
-                      f"itself, about twice as slow ({warm.server_error})", RuntimeWarning)
+                      "itself, several times slower (benchmarks/grading.md measures "
+                      f"both): {warm.server_error}", RuntimeWarning)
 
     def work(job: Job) -> Result:
         return grade_safely(job, warm)

@@ -6,11 +6,12 @@
 Every worker grades each submission confined alone, exactly as `run_jobs` does on one
 machine (`autograding.grade_safely`), so a result does not depend on where it was
 computed: forked from a fork server that the worker process starts once and keeps
-(`worker_pool`), or, if that cannot start, in a bubblewrap sandbox of its own. What a worker needs (README, "Grading a large class"): bubblewrap, the
-course's pinned Python environment, and read access to the submissions at the same path
-as here. The solution's reference records travel inside each `Job`, so no worker needs
-solutions/. Results come back here, in the order of the jobs, and only this process
-writes the gradebook and the reports.
+(`worker_pool`), or, if that cannot start, in a bubblewrap sandbox of its own. What a
+worker needs (README, "Grading a large class"): bubblewrap, the course's pinned Python
+environment, and read access to the submissions at the same path as here. The
+solution's reference records travel inside each `Job`, so no worker needs solutions/.
+Results come back here, in the order of the jobs, and only this process writes the
+gradebook and the reports.
 
 `distributed` is an instructor dependency (`pip install -e ".[instructor]"`); it is
 imported only when a cluster is asked for.
